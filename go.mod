@@ -1,0 +1,3 @@
+module github.com/corsia-cce/corsia
+
+go 1.26
