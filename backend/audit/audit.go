@@ -1,0 +1,231 @@
+// Package audit is the record of who saw and changed what. Every read or
+// write of resident data appends an Event; events are append-only and
+// hash-chained per facility by the database, and Verify walks a chain and
+// names its first broken link. Auditors list events and produce a resident's
+// access report; they read nothing clinical.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/access"
+	"github.com/google/uuid"
+)
+
+// Outcome of an audited act.
+type Outcome string
+
+const (
+	Success Outcome = "success"
+	Denied  Outcome = "denied"
+	Failure Outcome = "failure"
+)
+
+// SystemFacility is the chain for events tied to no facility, such as a
+// sign-in attempt with an unknown user name.
+var SystemFacility = uuid.Nil
+
+// Event is one audited act. Seq, ID, OccurredAt and the hashes are set by
+// the database when the event is appended.
+type Event struct {
+	FacilityID   uuid.UUID
+	Seq          int64
+	ID           uuid.UUID
+	OccurredAt   time.Time
+	ActorID      uuid.UUID
+	ActorRoles   []string
+	DeviceID     uuid.UUID
+	IP           string
+	Action       string // e.g. "resident.read", "auth.login"
+	ResourceType string // e.g. "resident", "allergy", "session"
+	ResourceID   string
+	ResidentID   uuid.UUID
+	Outcome      Outcome
+	Detail       string // a machine code or short safe note; never clinical text
+	BreakGlass   string // the grant's reason when access came from break-the-glass
+	RequestID    string
+}
+
+// By returns an event for an act of a, with the actor's identity, device,
+// address and request id filled in.
+func By(a *backend.Actor, action, resourceType, resourceID string, resident uuid.UUID, outcome Outcome) Event {
+	ev := Event{Action: action, ResourceType: resourceType, ResourceID: resourceID, ResidentID: resident, Outcome: outcome}
+	if a != nil {
+		ev.FacilityID = a.FacilityID
+		ev.ActorID = a.StaffID
+		ev.ActorRoles = a.RoleStrings()
+		ev.DeviceID = a.DeviceID
+		if a.IP.IsValid() {
+			ev.IP = a.IP.String()
+		}
+		ev.RequestID = a.RequestID
+	}
+	return ev
+}
+
+// Filter selects events for listing. FacilityID is always the auditor's.
+type Filter struct {
+	FacilityID uuid.UUID
+	ResidentID uuid.UUID
+	ActorID    uuid.UUID
+	From, To   time.Time
+	AfterSeq   int64 // keyset pagination: events with seq > AfterSeq
+	Limit      int
+}
+
+// Link is one row of a chain as the verifier sees it: the stored hashes and
+// the hash recomputed from the stored fields.
+type Link struct {
+	Seq        int64
+	ID         uuid.UUID
+	PrevHash   []byte
+	Hash       []byte
+	Recomputed []byte
+}
+
+// Head is the chain head the database keeps: the last sequence and hash.
+type Head struct {
+	LastSeq  int64
+	LastHash []byte
+}
+
+// Report is the outcome of verifying one facility's chain.
+type Report struct {
+	FacilityID uuid.UUID `json:"facility_id"`
+	Events     int64     `json:"events"`
+	OK         bool      `json:"ok"`
+	// BrokenSeq and BrokenID name the first event whose link does not hold;
+	// Problem says how.
+	BrokenSeq int64     `json:"broken_seq,omitempty"`
+	BrokenID  uuid.UUID `json:"broken_id,omitempty"`
+	Problem   string    `json:"problem,omitempty"`
+}
+
+// Store persists and reads events.
+type Store interface {
+	AppendAudit(ctx context.Context, events ...Event) error
+	ListAudit(ctx context.Context, f Filter) ([]Event, error)
+	// WalkChain calls fn for each event of the facility in sequence order and
+	// returns the chain head; fn returning false stops the walk.
+	WalkChain(ctx context.Context, facility uuid.UUID, fn func(Link) bool) (Head, error)
+	Facilities(ctx context.Context) ([]uuid.UUID, error)
+}
+
+// Genesis is the previous-hash of a chain's first event.
+var Genesis = make([]byte, 32)
+
+// Verifier checks links one at a time, in sequence order.
+type Verifier struct {
+	report   Report
+	prevHash []byte
+	prevSeq  int64
+}
+
+// NewVerifier starts verifying facility's chain.
+func NewVerifier(facility uuid.UUID) *Verifier {
+	return &Verifier{report: Report{FacilityID: facility, OK: true}, prevHash: Genesis}
+}
+
+// Check takes the next link; it returns false at the first broken one.
+func (v *Verifier) Check(l Link) bool {
+	if !v.report.OK {
+		return false
+	}
+	v.report.Events++
+	fail := func(problem string) bool {
+		v.report.OK, v.report.BrokenSeq, v.report.BrokenID, v.report.Problem = false, l.Seq, l.ID, problem
+		return false
+	}
+	switch {
+	case l.Seq != v.prevSeq+1:
+		return fail("sequence gap: an event before this one is missing")
+	case !bytes.Equal(l.PrevHash, v.prevHash):
+		return fail("previous-hash mismatch: the preceding event was altered or replaced")
+	case !bytes.Equal(l.Hash, l.Recomputed):
+		return fail("content hash mismatch: this event was altered after it was written")
+	}
+	v.prevHash, v.prevSeq = l.Hash, l.Seq
+	return true
+}
+
+// Finish compares the end of the walk with the head and returns the report.
+func (v *Verifier) Finish(h Head) Report {
+	if v.report.OK && (h.LastSeq != v.prevSeq || (h.LastSeq > 0 && !bytes.Equal(h.LastHash, v.prevHash))) {
+		v.report.OK = false
+		v.report.BrokenSeq = v.prevSeq + 1
+		v.report.Problem = "chain head mismatch: events at the end of the chain are missing or altered"
+	}
+	return v.report
+}
+
+// Service is the auditors' view of the trail.
+type Service struct {
+	Store Store
+}
+
+// List returns events matching f within the auditor's facility.
+func (s *Service) List(ctx context.Context, a *backend.Actor, f Filter) ([]Event, error) {
+	if !access.Can(a, access.ReadAudit) {
+		return nil, backend.E(backend.KindForbidden, backend.CodeForbidden)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 200
+	}
+	f.FacilityID = a.FacilityID
+	evs, err := s.Store.ListAudit(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	// Reading the trail is itself audited.
+	ev := By(a, "audit.read", "audit", "", f.ResidentID, Success)
+	if err := s.Store.AppendAudit(ctx, ev); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// Verify walks the actor's facility chain.
+func (s *Service) Verify(ctx context.Context, a *backend.Actor) (Report, error) {
+	if !access.Can(a, access.VerifyAudit) {
+		return Report{}, backend.E(backend.KindForbidden, backend.CodeForbidden)
+	}
+	rep, err := VerifyChain(ctx, s.Store, a.FacilityID)
+	if err != nil {
+		return rep, err
+	}
+	ev := By(a, "audit.verify", "audit", "", uuid.Nil, Success)
+	if !rep.OK {
+		ev.Detail = "broken"
+	}
+	return rep, s.Store.AppendAudit(ctx, ev)
+}
+
+// VerifyChain walks one facility's chain and reports its first broken link.
+func VerifyChain(ctx context.Context, st Store, facility uuid.UUID) (Report, error) {
+	v := NewVerifier(facility)
+	head, err := st.WalkChain(ctx, facility, v.Check)
+	if err != nil {
+		return Report{}, err
+	}
+	return v.Finish(head), nil
+}
+
+// VerifyAll verifies every facility's chain, the system chain included.
+func VerifyAll(ctx context.Context, st Store) ([]Report, error) {
+	fs, err := st.Facilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Report, 0, len(fs))
+	for _, f := range fs {
+		r, err := VerifyChain(ctx, st, f)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+const auditInsert = `INSERT INTO audit_events (facility_id, actor_id, actor_roles, device_id, ip, action,
+	resource_type, resource_id, resident_id, outcome, detail, break_glass, request_id, prev_hash, hash)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', '')`
+
+// nullUUID maps uuid.Nil to SQL NULL.
+func nullUUID(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id
+}
+
+// appendAudit writes events with q, which may be a transaction: a write and
+// its audit commit or fail together.
+func appendAudit(ctx context.Context, q querier, events ...audit.Event) error {
+	if len(events) == 1 {
+		_, err := q.Exec(ctx, auditInsert, auditArgs(events[0])...)
+		return translate(err)
+	}
+	b := &pgx.Batch{}
+	for _, e := range events {
+		b.Queue(auditInsert, auditArgs(e)...)
+	}
+	return translate(q.SendBatch(ctx, b).Close())
+}
+
+func auditArgs(e audit.Event) []any {
+	roles := e.ActorRoles
+	if roles == nil {
+		roles = []string{}
+	}
+	return []any{e.FacilityID, nullUUID(e.ActorID), roles, nullUUID(e.DeviceID), e.IP, e.Action,
+		e.ResourceType, e.ResourceID, nullUUID(e.ResidentID), string(e.Outcome), e.Detail, e.BreakGlass, e.RequestID}
+}
+
+// AppendAudit writes events outside any other transaction: used for reads
+// and for denied attempts (whose own transaction, if any, rolled back).
+func (db *DB) AppendAudit(ctx context.Context, events ...audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if len(events) == 1 {
+		return appendAudit(ctx, db.Pool, events...)
+	}
+	return db.inTx(ctx, nil, func(tx pgx.Tx) error { return appendAudit(ctx, tx, events...) })
+}
+
+// ListAudit lists events newest first within f.FacilityID.
+func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT facility_id, seq, id, occurred_at, actor_id, actor_roles, device_id, ip,
+			action, resource_type, resource_id, resident_id, outcome, detail, break_glass, request_id
+		FROM audit_events
+		WHERE facility_id = $1
+		  AND ($2::uuid IS NULL OR resident_id = $2)
+		  AND ($3::uuid IS NULL OR actor_id = $3)
+		  AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+		  AND ($5::timestamptz IS NULL OR occurred_at < $5)
+		  AND ($6::bigint = 0 OR seq < $6)
+		ORDER BY seq DESC LIMIT $7`,
+		f.FacilityID, nullUUID(f.ResidentID), nullUUID(f.ActorID), nullTime(f.From), nullTime(f.To), f.AfterSeq, f.Limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) {
+		var e audit.Event
+		var actor, device, resident *uuid.UUID
+		var outcome string
+		err := r.Scan(&e.FacilityID, &e.Seq, &e.ID, &e.OccurredAt, &actor, &e.ActorRoles, &device, &e.IP,
+			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &outcome, &e.Detail, &e.BreakGlass, &e.RequestID)
+		e.ActorID, e.DeviceID, e.ResidentID, e.Outcome = deref(actor), deref(device), deref(resident), audit.Outcome(outcome)
+		return e, err
+	})
+	return out, translate(err)
+}
+
+// WalkChain streams a facility's chain in order with each event's hash
+// recomputed by the same SQL function that wrote it.
+func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.Link) bool) (audit.Head, error) {
+	var head audit.Head
+	err := db.inTx(ctx, nil, func(tx pgx.Tx) error {
+		// A repeatable-read snapshot: the head and the rows are read as of
+		// one instant, so concurrent appends do not look like breaks.
+		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, "SELECT last_seq, last_hash FROM audit_heads WHERE facility_id = $1", facility).
+			Scan(&head.LastSeq, &head.LastHash)
+		if err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT seq, id, prev_hash, hash, audit_event_hash(e)
+			FROM audit_events e WHERE facility_id = $1 ORDER BY seq`, facility)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l audit.Link
+			if err := rows.Scan(&l.Seq, &l.ID, &l.PrevHash, &l.Hash, &l.Recomputed); err != nil {
+				return err
+			}
+			if !fn(l) {
+				break
+			}
+		}
+		return rows.Err()
+	})
+	return head, translate(err)
+}
+
+// Facilities lists every facility with an audit chain.
+func (db *DB) Facilities(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := db.Pool.Query(ctx, "SELECT facility_id FROM audit_heads ORDER BY facility_id")
+	if err != nil {
+		return nil, translate(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	return ids, translate(err)
+}
+
+func deref(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}
+
+func nullTime[T interface{ IsZero() bool }](t T) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// parseAddr is a helper for stores that read addresses back.
+func parseAddr(s string) netip.Addr { a, _ := netip.ParseAddr(s); return a }

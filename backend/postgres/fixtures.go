@@ -1,0 +1,188 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/fixtures"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrRealData refuses to load demo data next to real facilities.
+var ErrRealData = fmt.Errorf("this database holds non-demo facilities: demo data and its passwords are never loaded into it")
+
+// LoadFixtures loads a fixture facility (marked as demo) in one transaction.
+// It is idempotent: a facility already present is left untouched and loaded
+// is false. It refuses a database that holds any non-demo facility.
+func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher) (loaded bool, err error) {
+	fid := d.FacilityID()
+	var exists, real bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM facilities WHERE id = $1 OR code = $2),
+			EXISTS (SELECT 1 FROM facilities WHERE NOT is_demo)`, fid, d.Facility.Code).Scan(&exists, &real); err != nil {
+		return false, translate(err)
+	}
+	if exists {
+		return false, nil
+	}
+	if real {
+		return false, ErrRealData
+	}
+	// Hash each distinct secret once: thirty PINs at ~150 ms each is the
+	// slow part of loading.
+	hashes := map[string]string{}
+	hash := func(secret string) (string, error) {
+		if secret == "" {
+			return "", nil
+		}
+		if cached, ok := hashes[secret]; ok {
+			return cached, nil
+		}
+		v, err := h.Hash(ctx, secret)
+		hashes[secret] = v
+		return v, err
+	}
+	pw, err := hash(d.Password)
+	if err != nil {
+		return false, err
+	}
+	pins := map[string]string{}
+	for _, s := range d.Staff {
+		if pins[s.Username], err = hash(s.PIN); err != nil {
+			return false, err
+		}
+	}
+	err = db.inTx(ctx, nil, func(tx pgx.Tx) error {
+		tz := d.Facility.TimeZone
+		if tz == "" {
+			tz = "Europe/Rome"
+		}
+		if _, err := time.LoadLocation(tz); err != nil {
+			return fmt.Errorf("facility time zone %q: %w", tz, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO facilities (id, code, name, kind, time_zone, city, address, is_demo)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, true)`, fid, d.Facility.Code, d.Facility.Name, d.Facility.Kind, tz,
+			d.Facility.City, d.Facility.Address); err != nil {
+			return err
+		}
+		wardID := map[string]uuid.UUID{}
+		bedID := map[string]uuid.UUID{}
+		b := &pgx.Batch{}
+		for _, w := range d.Wards {
+			wid := d.ID("ward", w.Code)
+			wardID[w.Code] = wid
+			b.Queue(`INSERT INTO wards (facility_id, id, code, name, floor) VALUES ($1, $2, $3, $4, $5)`, fid, wid, w.Code, w.Name, w.Floor)
+			for _, r := range w.Rooms {
+				rid := d.ID("room", r.Code)
+				b.Queue(`INSERT INTO rooms (facility_id, id, ward_id, code) VALUES ($1, $2, $3, $4)`, fid, rid, wid, r.Code)
+				for _, bed := range r.Beds {
+					bedID[bed] = d.ID("bed", bed)
+					b.Queue(`INSERT INTO beds (facility_id, id, ward_id, room_id, code) VALUES ($1, $2, $3, $4, $5)`,
+						fid, bedID[bed], wid, rid, bed)
+				}
+			}
+			devID, cred := d.TabletCredential(w.Code)
+			_, secret, _ := strings.Cut(cred, ".")
+			b.Queue(`INSERT INTO devices (facility_id, id, name, kind, ward_id, secret_hash) VALUES ($1, $2, $3, 'ward_tablet', $4, $5)`,
+				fid, devID, "Tablet "+w.Name, wid, auth.Digest(secret))
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("wards: %w", err)
+		}
+		for _, s := range d.Staff {
+			m := facility.Member{ID: d.ID("staff", s.Username), Username: s.Username, GivenName: s.GivenName,
+				FamilyName: s.FamilyName, ProfessionReg: s.ProfessionReg, Active: true}
+			if s.PIN != "" {
+				m.BadgeCode = d.BadgeCode(s.Username)
+			}
+			for _, r := range s.Roles {
+				m.Roles = append(m.Roles, backend.Role(r))
+			}
+			for _, w := range s.Wards {
+				id, ok := wardID[w]
+				if !ok {
+					return fmt.Errorf("staff %s: unknown ward %q", s.Username, w)
+				}
+				m.WardIDs = append(m.WardIDs, id)
+			}
+			if err := insertMember(ctx, tx, fid, m, pw, pins[s.Username]); err != nil {
+				return fmt.Errorf("staff %s: %w", s.Username, err)
+			}
+		}
+		for _, rs := range d.Residents {
+			if err := loadResident(ctx, tx, d, fid, wardID, bedID, rs); err != nil {
+				return fmt.Errorf("resident %s %s: %w", rs.GivenName, rs.FamilyName, err)
+			}
+		}
+		return appendAudit(ctx, tx, audit.Event{FacilityID: fid, Action: "fixtures.load", ResourceType: "facility",
+			ResourceID: fid.String(), Outcome: audit.Success, Detail: d.Facility.Code})
+	})
+	if err != nil {
+		return false, fmt.Errorf("load fixtures %s: %w", d.Facility.Code, err)
+	}
+	return true, nil
+}
+
+func loadResident(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID, wardID, bedID map[string]uuid.UUID, rs fixtures.ResidentSeed) error {
+	birth, err := time.Parse("2006-01-02", rs.BirthDate)
+	if err != nil {
+		return err
+	}
+	admitted, err := time.Parse("2006-01-02", rs.AdmittedAt)
+	if err != nil {
+		return err
+	}
+	r := resident.Resident{FacilityID: fid, ID: d.ID("resident", rs.Ward+"/"+rs.Bed+"/"+rs.FiscalCode),
+		GivenName: rs.GivenName, FamilyName: rs.FamilyName, Sex: rs.Sex, BirthDate: birth, BirthPlace: rs.BirthPlace,
+		FiscalCode: rs.FiscalCode, HealthCardNumber: rs.HealthCardNumber, WristbandCode: d.WristbandCode(rs),
+		Status: resident.Admitted, WardID: wardID[rs.Ward], BedID: bedID[rs.Bed], AdmittedAt: admitted}
+	if len(rs.GP) > 0 {
+		if err := json.Unmarshal(rs.GP, &r.GP); err != nil {
+			return err
+		}
+	}
+	if len(rs.Contacts) > 0 {
+		if err := json.Unmarshal(rs.Contacts, &r.Contacts); err != nil {
+			return err
+		}
+	}
+	// An imported codice fiscale with a bad check letter is kept and
+	// flagged (codice_fiscale_ok = false), never dropped.
+	if err := r.Validate(false); err != nil {
+		return err
+	}
+	if err := insertResident(ctx, tx, &r); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO admissions (facility_id, id, resident_id, admitted_at, source)
+		VALUES ($1, $2, $3, $4, 'fixture')`, fid, d.ID("admission", r.ID.String()), r.ID, admitted); err != nil {
+		return err
+	}
+	for i, as := range rs.Allergies {
+		a := resident.Allergy{ID: d.ID("allergy", fmt.Sprintf("%s/%d", r.ID, i)), ResidentID: r.ID, Substance: as.Substance,
+			Category: as.Category, Kind: as.Kind, Reaction: as.Reaction, Severity: as.Severity, Status: as.Status,
+			RecordedAt: admitted}
+		if as.ATCCode != nil {
+			a.ATCCode = *as.ATCCode
+		}
+		if err := insertAllergy(ctx, tx, fid, &a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasFacilities reports whether any facility exists.
+func (db *DB) HasFacilities(ctx context.Context) (bool, error) {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM facilities)").Scan(&ok)
+	return ok, translate(err)
+}
