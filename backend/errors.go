@@ -13,15 +13,16 @@ import (
 type Kind int
 
 const (
-	KindInternal     Kind = iota // a fault of ours: 500, logged with the request id
-	KindInvalid                  // the request is malformed or breaks a rule: 400/422
-	KindUnauthorized             // no valid credentials: 401
-	KindForbidden                // authenticated but not allowed, on something visible: 403
-	KindNotFound                 // absent, or not visible to the caller: 404
-	KindConflict                 // a concurrent change or a duplicate: 409
-	KindUnprocessable            // well-formed but semantically refused: 422
-	KindTooMany                  // throttled or locked out: 429
-	KindUnavailable              // a dependency is down: 503
+	KindInternal      Kind = iota // a fault of ours: 500, logged with the request id
+	KindInvalid                   // the request is malformed or breaks a rule: 400/422
+	KindUnauthorized              // no valid credentials: 401
+	KindForbidden                 // authenticated but not allowed, on something visible: 403
+	KindNotFound                  // absent, or not visible to the caller: 404
+	KindConflict                  // a concurrent change or a duplicate: 409
+	KindUnprocessable             // well-formed but semantically refused: 422
+	KindTooMany                   // throttled or locked out: 429
+	KindUnavailable               // a dependency is down: 503
+	KindUnsupported               // a body in a media type or encoding we refuse: 415
 )
 
 // Error is the one error type that crosses package boundaries with meaning.

@@ -16,18 +16,18 @@ type Action string
 
 const (
 	// Resident record.
-	ReadResident      Action = "resident.read"      // demographics, allergies, ward lists
-	EditResident      Action = "resident.edit"      // demographics, contacts, GP
-	AdmitResident     Action = "resident.admit"     // admission, transfer, discharge
-	RecordAllergy     Action = "allergy.record"     // add or correct an allergy
-	BreakGlass        Action = "resident.break_glass"
-	PrintWristband    Action = "resident.wristband" // print or reprint a wristband
-	Prescribe         Action = "therapy.prescribe"
-	Administer        Action = "therapy.administer"
-	AssistIntake      Action = "therapy.assist_intake"
-	RecordCare        Action = "care.record"
-	RecordRehab       Action = "rehab.record"
-	ReadIndicators    Action = "facility.indicators"
+	ReadResident   Action = "resident.read"  // demographics, allergies, ward lists
+	EditResident   Action = "resident.edit"  // demographics, contacts, GP
+	AdmitResident  Action = "resident.admit" // admission, transfer, discharge
+	RecordAllergy  Action = "allergy.record" // add or correct an allergy
+	BreakGlass     Action = "resident.break_glass"
+	PrintWristband Action = "resident.wristband" // print or reprint a wristband
+	Prescribe      Action = "therapy.prescribe"
+	Administer     Action = "therapy.administer"
+	AssistIntake   Action = "therapy.assist_intake"
+	RecordCare     Action = "care.record"
+	RecordRehab    Action = "rehab.record"
+	ReadIndicators Action = "facility.indicators"
 
 	// Facility administration and oversight; no resident data.
 	ReadWards     Action = "ward.list"

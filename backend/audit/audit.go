@@ -47,6 +47,8 @@ type Event struct {
 	Detail       string // a machine code or short safe note; never clinical text
 	BreakGlass   string // the grant's reason when access came from break-the-glass
 	RequestID    string
+	// ActorName is filled in when events are listed, for reports.
+	ActorName string
 }
 
 // By returns an event for an act of a, with the actor's identity, device,
@@ -185,6 +187,35 @@ func (s *Service) List(ctx context.Context, a *backend.Actor, f Filter) ([]Event
 		return nil, err
 	}
 	return evs, nil
+}
+
+// AccessReport lists who accessed a resident's record between from and to:
+// the report a resident may ask for (GDPR art. 15). Auditors only.
+func (s *Service) AccessReport(ctx context.Context, a *backend.Actor, residentID uuid.UUID, from, to time.Time) ([]Event, error) {
+	if residentID == uuid.Nil {
+		return nil, backend.Invalid("audit.resident_required", "resident_id", "required")
+	}
+	if from.IsZero() || to.IsZero() || !from.Before(to) {
+		return nil, backend.Invalid("audit.period_required", "from", "from and to are required, from before to")
+	}
+	if !access.Can(a, access.ReadAudit) {
+		return nil, backend.E(backend.KindForbidden, backend.CodeForbidden)
+	}
+	var out []Event
+	f := Filter{FacilityID: a.FacilityID, ResidentID: residentID, From: from, To: to, Limit: 1000}
+	for {
+		page, err := s.Store.ListAudit(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < f.Limit || len(out) >= 100000 {
+			break
+		}
+		f.AfterSeq = page[len(page)-1].Seq
+	}
+	ev := By(a, "audit.access_report", "audit", "", residentID, Success)
+	return out, s.Store.AppendAudit(ctx, ev)
 }
 
 // Verify walks the actor's facility chain.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"net/netip"
 
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/google/uuid"
@@ -58,16 +57,17 @@ func (db *DB) AppendAudit(ctx context.Context, events ...audit.Event) error {
 
 // ListAudit lists events newest first within f.FacilityID.
 func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT facility_id, seq, id, occurred_at, actor_id, actor_roles, device_id, ip,
-			action, resource_type, resource_id, resident_id, outcome, detail, break_glass, request_id
-		FROM audit_events
-		WHERE facility_id = $1
-		  AND ($2::uuid IS NULL OR resident_id = $2)
-		  AND ($3::uuid IS NULL OR actor_id = $3)
-		  AND ($4::timestamptz IS NULL OR occurred_at >= $4)
-		  AND ($5::timestamptz IS NULL OR occurred_at < $5)
-		  AND ($6::bigint = 0 OR seq < $6)
-		ORDER BY seq DESC LIMIT $7`,
+	rows, err := db.Pool.Query(ctx, `SELECT e.facility_id, e.seq, e.id, e.occurred_at, e.actor_id, e.actor_roles,
+			e.device_id, e.ip, e.action, e.resource_type, e.resource_id, e.resident_id, e.outcome, e.detail,
+			e.break_glass, e.request_id, coalesce(s.given_name || ' ' || s.family_name, '')
+		FROM audit_events e LEFT JOIN staff s ON s.facility_id = e.facility_id AND s.id = e.actor_id
+		WHERE e.facility_id = $1
+		  AND ($2::uuid IS NULL OR e.resident_id = $2)
+		  AND ($3::uuid IS NULL OR e.actor_id = $3)
+		  AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+		  AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
+		  AND ($6::bigint = 0 OR e.seq < $6)
+		ORDER BY e.seq DESC LIMIT $7`,
 		f.FacilityID, nullUUID(f.ResidentID), nullUUID(f.ActorID), nullTime(f.From), nullTime(f.To), f.AfterSeq, f.Limit)
 	if err != nil {
 		return nil, translate(err)
@@ -77,7 +77,8 @@ func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, err
 		var actor, device, resident *uuid.UUID
 		var outcome string
 		err := r.Scan(&e.FacilityID, &e.Seq, &e.ID, &e.OccurredAt, &actor, &e.ActorRoles, &device, &e.IP,
-			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &outcome, &e.Detail, &e.BreakGlass, &e.RequestID)
+			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &outcome, &e.Detail, &e.BreakGlass, &e.RequestID,
+			&e.ActorName)
 		e.ActorID, e.DeviceID, e.ResidentID, e.Outcome = deref(actor), deref(device), deref(resident), audit.Outcome(outcome)
 		return e, err
 	})
@@ -142,6 +143,3 @@ func nullTime[T interface{ IsZero() bool }](t T) any {
 	}
 	return t
 }
-
-// parseAddr is a helper for stores that read addresses back.
-func parseAddr(s string) netip.Addr { a, _ := netip.ParseAddr(s); return a }

@@ -179,3 +179,21 @@ func (s AuthStore) Principal(ctx context.Context, digest []byte) (auth.Principal
 func (s AuthStore) AppendAudit(ctx context.Context, events ...audit.Event) error {
 	return s.DB.AppendAudit(ctx, events...)
 }
+
+// PurgeExpiredTokens deletes access tokens past expiry and refresh tokens
+// spent or expired more than a day ago (kept that long so a replay is still
+// recognised as reuse). Sessions are kept: they are the sign-in history.
+func (db *DB) PurgeExpiredTokens(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, nil, func(tx pgx.Tx) error {
+		a, err := tx.Exec(ctx, "DELETE FROM access_tokens WHERE expires_at < now()")
+		if err != nil {
+			return err
+		}
+		r, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'
+			OR used_at < now() - interval '1 day'`)
+		n = a.RowsAffected() + r.RowsAffected()
+		return err
+	})
+	return n, translate(err)
+}

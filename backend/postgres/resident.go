@@ -240,6 +240,12 @@ func (t residentTx) InsertGrant(ctx context.Context, facility, staff, res uuid.U
 	return translate(err)
 }
 
+func (t residentTx) WardExists(ctx context.Context, facility, ward uuid.UUID) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)", facility, ward).Scan(&ok)
+	return ok, translate(err)
+}
+
 func (t residentTx) BedFree(ctx context.Context, facility, ward, bed, except uuid.UUID) (bool, error) {
 	if bed == uuid.Nil {
 		return true, nil

@@ -41,7 +41,9 @@ type Tx interface {
 	LockAllergy(ctx context.Context, facility, id uuid.UUID) (Allergy, error)
 	SaveAllergy(ctx context.Context, facility uuid.UUID, a *Allergy) error
 	InsertGrant(ctx context.Context, facility, staff, resident uuid.UUID, reason string, until time.Time) error
-	// BedInWard reports whether bed is a bed of ward in facility and is free.
+	// WardExists reports whether ward is a ward of facility.
+	WardExists(ctx context.Context, facility, ward uuid.UUID) (bool, error)
+	// BedFree reports whether bed is a bed of ward in facility and is free.
 	BedFree(ctx context.Context, facility, ward, bed, except uuid.UUID) (bool, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 }
@@ -258,6 +260,12 @@ func (s *Service) Admit(ctx context.Context, a *backend.Actor, in Admission) (Re
 	r.WardID, r.BedID, r.Status, r.AdmittedAt = in.WardID, in.BedID, Admitted, in.AdmittedAt
 	r.WristbandCode = codes.NewIdent(codes.WristbandPrefix)
 	err := s.Store.Tx(ctx, a, func(tx Tx) error {
+		if ok, err := tx.WardExists(ctx, a.FacilityID, in.WardID); err != nil || !ok {
+			if err == nil {
+				err = backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+			}
+			return err
+		}
 		if in.BedID != uuid.Nil {
 			free, err := tx.BedFree(ctx, a.FacilityID, in.WardID, in.BedID, uuid.Nil)
 			if err != nil {
@@ -288,7 +296,11 @@ func (s *Service) Transfer(ctx context.Context, a *backend.Actor, id uuid.UUID, 
 		if r.Status != Admitted && r.Status != Hospitalised {
 			return audit.Event{}, backend.E(backend.KindUnprocessable, "resident.not_admitted")
 		}
-		if !access.SeesWard(a, a.FacilityID, ward) {
+		exists, err := tx.WardExists(ctx, a.FacilityID, ward)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if !exists || !access.SeesWard(a, a.FacilityID, ward) {
 			return audit.Event{}, backend.Invalid("ward.unavailable", "ward_id", "not a ward you can transfer to")
 		}
 		free, err := tx.BedFree(ctx, a.FacilityID, ward, bed, r.ID)

@@ -1,0 +1,43 @@
+package postgres
+
+import (
+	"time"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/resident"
+)
+
+// Services are the domain services wired to this database.
+type Services struct {
+	Auth      *auth.Service
+	Residents *resident.Service
+	Facility  *facility.Service
+	Audit     *audit.Service
+}
+
+// ServiceConfig holds the settings the services need.
+type ServiceConfig struct {
+	Hasher        *auth.Hasher
+	Clock         backend.Clock
+	AccessTTL     time.Duration
+	SessionTTL    time.Duration
+	BreakGlassTTL time.Duration
+}
+
+// NewServices builds every domain service on db: the one place where stores
+// meet services, used by the binary and by end-to-end tests alike.
+func (db *DB) NewServices(c ServiceConfig) *Services {
+	if c.Clock == nil {
+		c.Clock = backend.SystemClock{}
+	}
+	return &Services{
+		Auth: &auth.Service{Store: AuthStore{db}, Hasher: c.Hasher, Clock: c.Clock,
+			Config: auth.Config{AccessTTL: c.AccessTTL, SessionTTL: c.SessionTTL}},
+		Residents: &resident.Service{Store: ResidentStore{db}, Clock: c.Clock, BreakGlassFor: c.BreakGlassTTL},
+		Facility:  &facility.Service{Store: FacilityStore{db}, Hasher: c.Hasher},
+		Audit:     &audit.Service{Store: db},
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is read from the environment once, in main, and passed down.
+type Config struct {
+	DatabaseURL       string
+	RedisURL          string
+	RedisPrefix       string
+	HTTPAddr          string
+	Demo              bool
+	LogLevel          slog.Level
+	DBMaxConns        int32
+	AccessTokenTTL    time.Duration
+	SessionTTL        time.Duration
+	BreakGlassTTL     time.Duration
+	RequestTimeout    time.Duration
+	BodyLimit         int
+	CORSOrigins       []string
+	TrustedProxies    []string
+	HashConcurrency   int
+	AuditVerifyEvery  time.Duration
+	AuthRatePerMinute int
+}
+
+// envDoc documents every variable for --help.
+const envDoc = `Environment (defaults work on a machine with local PostgreSQL and Redis):
+  DATABASE_URL         postgres://postgres@127.0.0.1:5432/corsia?sslmode=disable
+                       (the database is created if missing)
+  REDIS_URL            redis://127.0.0.1:6379/0
+  REDIS_PREFIX         corsia:        key prefix in Redis
+  HTTP_ADDR            :8080
+  CORSIA_DEMO          load the demo facility into an empty database
+                       (default true for "up", false otherwise; never loads
+                       next to real facilities)
+  LOG_LEVEL            debug|info|warn|error (info)
+  DB_MAX_CONNS         16
+  ACCESS_TOKEN_TTL     15m            SESSION_TTL  12h
+  BREAK_GLASS_TTL      4h             REQUEST_TIMEOUT 15s
+  BODY_LIMIT           1048576 bytes
+  CORS_ORIGINS         comma-separated browser origins (CORS off when empty)
+  TRUSTED_PROXIES      comma-separated proxy addresses whose X-Forwarded-For is trusted
+  HASH_CONCURRENCY     4              concurrent argon2id hashes (19 MiB each)
+  AUDIT_VERIFY_EVERY   1h             how often workers verify the audit chains
+  AUTH_RATE_PER_MINUTE 60             sign-in calls per client address
+`
+
+func loadConfig(demoDefault bool) (Config, error) {
+	var errs []string
+	str := func(k, def string) string {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(k string, def time.Duration) time.Duration {
+		v := str(k, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q is not a positive duration (e.g. 15m)", k, v))
+		}
+		return d
+	}
+	num := func(k string, def int) int {
+		v := str(k, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q is not a positive integer", k, v))
+		}
+		return n
+	}
+	list := func(k string) []string {
+		var out []string
+		for _, p := range strings.Split(str(k, ""), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	c := Config{
+		DatabaseURL:       str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/corsia?sslmode=disable"),
+		RedisURL:          str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:       str("REDIS_PREFIX", "corsia:"),
+		HTTPAddr:          str("HTTP_ADDR", ":8080"),
+		Demo:              demoDefault,
+		DBMaxConns:        int32(num("DB_MAX_CONNS", 16)),
+		AccessTokenTTL:    dur("ACCESS_TOKEN_TTL", 15*time.Minute),
+		SessionTTL:        dur("SESSION_TTL", 12*time.Hour),
+		BreakGlassTTL:     dur("BREAK_GLASS_TTL", 4*time.Hour),
+		RequestTimeout:    dur("REQUEST_TIMEOUT", 15*time.Second),
+		BodyLimit:         num("BODY_LIMIT", 1<<20),
+		CORSOrigins:       list("CORS_ORIGINS"),
+		TrustedProxies:    list("TRUSTED_PROXIES"),
+		HashConcurrency:   num("HASH_CONCURRENCY", 4),
+		AuditVerifyEvery:  dur("AUDIT_VERIFY_EVERY", time.Hour),
+		AuthRatePerMinute: num("AUTH_RATE_PER_MINUTE", 60),
+	}
+	if v := str("CORSIA_DEMO", ""); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("CORSIA_DEMO=%q is not true or false", v))
+		}
+		c.Demo = b
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Sprintf("LOG_LEVEL=%q: use debug, info, warn or error", str("LOG_LEVEL", "")))
+	}
+	if c.AccessTokenTTL > c.SessionTTL {
+		errs = append(errs, "ACCESS_TOKEN_TTL must not exceed SESSION_TTL")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}

@@ -1,0 +1,148 @@
+package mobileapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/gofiber/fiber/v2"
+)
+
+const (
+	requestIDLocal = "request_id"
+	actorLocal     = "actor"
+	// HeaderDeviceCredential carries an enrolled device's credential.
+	HeaderDeviceCredential = "X-Device-Credential"
+	headerRequestID        = "X-Request-Id"
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestIDLocal).(string)
+	return id
+}
+
+func routePath(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+// withRequestID gives every request an id: the client's X-Request-Id when
+// it is short and plain, a fresh one otherwise. It is echoed back, logged,
+// and written into audit events.
+func withRequestID(c *fiber.Ctx) error {
+	id := c.Get(headerRequestID)
+	if len(id) == 0 || len(id) > 64 || strings.IndexFunc(id, func(r rune) bool {
+		return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) >= 0 {
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Locals(requestIDLocal, id)
+	c.Set(headerRequestID, id)
+	return c.Next()
+}
+
+// recoverPanics turns a panic into a logged 500; without it a panic in a
+// handler would kill the process and every ward's tablets with it.
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", slog.String("request_id", requestID(c)), slog.String("route", routePath(c)),
+				slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack())))
+			err = backend.Internal(fmt.Errorf("panic: %v", r), "handler")
+		}
+	}()
+	return c.Next()
+}
+
+// withDeadline gives the request a context with a timeout, carried to pgx
+// and Redis. Fiber's own context is pooled and must never leave the handler.
+func (s *Server) withDeadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+// accessLog writes one structured line per request: no bodies, no query
+// strings, no resident data — the route template, not the path.
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		// Let the error handler write the response so the status is right.
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	d := time.Since(start)
+	st := c.Response().StatusCode()
+	route := routePath(c)
+	s.metrics.observe(c.Method(), route, st, d)
+	attrs := []slog.Attr{slog.String("request_id", requestID(c)), slog.String("method", c.Method()),
+		slog.String("route", route), slog.Int("status", st), slog.Duration("duration", d)}
+	if a := actor(c); a != nil {
+		attrs = append(attrs, slog.String("staff_id", a.StaffID.String()))
+	}
+	s.log.LogAttrs(c.UserContext(), slog.LevelInfo, "request", attrs...)
+	return nil
+}
+
+// securityHeaders are set on every answer. The API serves JSON only.
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "no-referrer")
+	c.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	c.Set("Cache-Control", "no-store")
+	c.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	c.Set("Cross-Origin-Resource-Policy", "same-origin")
+	return c.Next()
+}
+
+// refuseEncodedBodies answers 415 to a compressed request body: Fiber would
+// inflate it with no limit, so a small gzip bomb could take gigabytes.
+func refuseEncodedBodies(c *fiber.Ctx) error {
+	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
+		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.encoding_not_allowed",
+			Detail: "send the body uncompressed"}
+	}
+	return c.Next()
+}
+
+func clientAddr(c *fiber.Ctx) netip.Addr {
+	a, _ := netip.ParseAddr(c.IP())
+	return a
+}
+
+func client(c *fiber.Ctx) auth.Client {
+	return auth.Client{IP: clientAddr(c), RequestID: requestID(c), DeviceCredential: c.Get(HeaderDeviceCredential)}
+}
+
+// authenticate resolves the bearer token into the actor, checked against the
+// database on every request.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return backend.E(backend.KindUnauthorized, auth.CodeUnauthorized, "send Authorization: Bearer <access_token>")
+	}
+	a, err := s.Auth.Authenticate(c.UserContext(), client(c), strings.TrimSpace(token))
+	if err != nil {
+		return err
+	}
+	c.Locals(actorLocal, a)
+	c.SetUserContext(backend.WithActor(c.UserContext(), a))
+	return c.Next()
+}

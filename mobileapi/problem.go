@@ -1,0 +1,196 @@
+package mobileapi
+
+import (
+	"errors"
+	"log/slog"
+	"strconv"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/text/language"
+)
+
+// status is the one table from error kinds to HTTP statuses.
+var status = map[backend.Kind]int{
+	backend.KindInternal:      fiber.StatusInternalServerError,
+	backend.KindInvalid:       fiber.StatusBadRequest,
+	backend.KindUnauthorized:  fiber.StatusUnauthorized,
+	backend.KindForbidden:     fiber.StatusForbidden,
+	backend.KindNotFound:      fiber.StatusNotFound,
+	backend.KindConflict:      fiber.StatusConflict,
+	backend.KindUnprocessable: fiber.StatusUnprocessableEntity,
+	backend.KindTooMany:       fiber.StatusTooManyRequests,
+	backend.KindUnavailable:   fiber.StatusServiceUnavailable,
+	backend.KindUnsupported:   fiber.StatusUnsupportedMediaType,
+}
+
+// Problem is an RFC 9457 problem document with Corsia's stable code.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Code      string            `json:"code"`
+	Detail    string            `json:"detail,omitempty"`
+	Instance  string            `json:"instance,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+}
+
+var langMatcher = language.NewMatcher([]language.Tag{language.Italian, language.English})
+
+// lang picks Italian or English from Accept-Language; Italian by default.
+func lang(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAcceptLanguage)
+	if h == "" {
+		return "it"
+	}
+	_, i := language.MatchStrings(langMatcher, h)
+	if i == 1 {
+		return "en"
+	}
+	return "it"
+}
+
+// errorHandler is Fiber's error handler: every error a handler returns ends
+// here and leaves as problem+json. Internal errors are logged with the
+// request id and answered with a generic message; their text never leaves.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var be *backend.Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &be):
+	case errors.As(err, &fe):
+		be = fiberError(fe)
+	default:
+		be = backend.AsError(err)
+	}
+	st := status[be.Kind]
+	if st == 0 {
+		st = fiber.StatusInternalServerError
+	}
+	rid := requestID(c)
+	if st >= 500 {
+		s.log.ErrorContext(c.UserContext(), "request failed", slog.String("request_id", rid),
+			slog.String("route", routePath(c)), slog.String("code", be.Code), slog.Any("error", err))
+	}
+	l := lang(c)
+	p := Problem{
+		Type:      "https://corsia.dev/problems/" + be.Code,
+		Title:     message(be.Code, be.Kind, l),
+		Status:    st,
+		Code:      be.Code,
+		RequestID: rid,
+		Errors:    be.Fields,
+	}
+	if st < 500 {
+		p.Detail = be.Detail
+	}
+	if be.Kind == backend.KindTooMany && be.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(be.RetryAfter))
+	}
+	if st == fiber.StatusUnauthorized {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="corsia"`)
+	}
+	c.Set(fiber.HeaderContentLanguage, l)
+	c.Status(st)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	b, _ := jsonMarshal(p)
+	return c.Send(b)
+}
+
+// fiberError maps Fiber's own errors (routing, body limits, timeouts).
+func fiberError(fe *fiber.Error) *backend.Error {
+	switch fe.Code {
+	case fiber.StatusNotFound:
+		return backend.E(backend.KindNotFound, "route.not_found")
+	case fiber.StatusMethodNotAllowed:
+		return backend.E(backend.KindInvalid, "route.method_not_allowed")
+	case fiber.StatusRequestEntityTooLarge:
+		return backend.E(backend.KindInvalid, "request.too_large")
+	case fiber.StatusRequestTimeout:
+		return backend.E(backend.KindUnavailable, "timeout")
+	case fiber.StatusTooManyRequests:
+		return &backend.Error{Kind: backend.KindTooMany, Code: "rate_limited", RetryAfter: 60}
+	case fiber.StatusUnsupportedMediaType:
+		return backend.E(backend.KindUnsupported, "request.unsupported_media_type")
+	}
+	if fe.Code >= 400 && fe.Code < 500 {
+		return backend.E(backend.KindInvalid, "request.invalid")
+	}
+	return backend.AsError(backend.Internal(fe, "fiber"))
+}
+
+type msg struct{ it, en string }
+
+// messages are the titles shown to people, by code. A code without an entry
+// falls back to its kind's title.
+var messages = map[string]msg{
+	"internal":                       {"Errore interno: riprovare; se persiste, contattare l'assistenza", "Internal error: retry; if it persists, contact support"},
+	"timeout":                        {"Il servizio non ha risposto in tempo", "The service did not answer in time"},
+	"unavailable":                    {"Servizio temporaneamente non disponibile", "Service temporarily unavailable"},
+	"not_found":                      {"Non trovato", "Not found"},
+	"route.not_found":                {"Indirizzo inesistente", "No such route"},
+	"route.method_not_allowed":       {"Metodo non consentito", "Method not allowed"},
+	"request.too_large":              {"Richiesta troppo grande", "Request too large"},
+	"request.invalid":                {"Richiesta non valida", "Invalid request"},
+	"request.invalid_json":           {"Il corpo della richiesta non è JSON valido", "The request body is not valid JSON"},
+	"request.unsupported_media_type": {"Formato della richiesta non supportato", "Unsupported request format"},
+	"request.encoding_not_allowed":   {"Le richieste compresse non sono accettate", "Compressed requests are not accepted"},
+	"rate_limited":                   {"Troppe richieste: attendere e riprovare", "Too many requests: wait and retry"},
+	"invalid_input":                  {"Dati non validi", "Invalid data"},
+	"invalid_reference":              {"Riferimento inesistente", "Reference to something that does not exist"},
+	"duplicate":                      {"Esiste già", "Already exists"},
+	"append_only":                    {"I dati clinici non si cancellano né si modificano", "Clinical data is never deleted or overwritten"},
+	"version_conflict":               {"Il dato è stato modificato da un altro utente: ricaricare", "Someone else changed this record: reload it"},
+	"forbidden":                      {"Operazione non consentita al tuo ruolo", "Your role does not allow this"},
+	"resident.not_found":             {"Ospite non trovato", "Resident not found"},
+	"ward.not_found":                 {"Nucleo non trovato", "Ward not found"},
+	"resident.invalid":               {"Dati anagrafici non validi", "Invalid personal data"},
+	"resident.fiscal_code_invalid":   {"Codice fiscale non valido", "Invalid codice fiscale"},
+	"resident.not_admitted":          {"L'ospite non è ricoverato", "The resident is not admitted"},
+	"wristband.invalid":              {"Codice braccialetto non valido (controllare la lettura)", "Invalid wristband code (check the scan)"},
+	"badge.invalid":                  {"Codice badge non valido", "Invalid badge code"},
+	"bed.unavailable":                {"Letto non disponibile", "Bed not available"},
+	"ward.unavailable":               {"Nucleo non disponibile", "Ward not available"},
+	"allergy.invalid":                {"Dati dell'allergia non validi", "Invalid allergy data"},
+	"allergy.not_found":              {"Allergia non trovata", "Allergy not found"},
+	"allergy.reason_required":        {"Indicare il motivo", "A reason is required"},
+	"allergy.entered_in_error":       {"Voce già annullata come errore", "Entry already marked as entered in error"},
+	"break_glass.reason_required":    {"Indicare il motivo dell'accesso straordinario", "State the reason for emergency access"},
+	"discharge.reason_required":      {"Indicare il motivo della dimissione", "State the reason for discharge"},
+	"auth.invalid_credentials":       {"Credenziali non valide", "Invalid credentials"},
+	"auth.locked":                    {"Troppi tentativi falliti: accesso bloccato temporaneamente", "Too many failed attempts: temporarily locked"},
+	"auth.unauthorized":              {"Sessione non valida o scaduta: accedere di nuovo", "Session invalid or expired: sign in again"},
+	"auth.device_required":           {"L'accesso con badge richiede un dispositivo registrato", "Badge sign-in requires an enrolled device"},
+	"auth.refresh_reused":            {"Sessione chiusa per sicurezza: accedere di nuovo", "Session closed for security: sign in again"},
+	"staff.invalid":                  {"Dati del personale non validi", "Invalid staff data"},
+	"staff.weak_password":            {"Password troppo debole (almeno 12 caratteri)", "Password too weak (at least 12 characters)"},
+	"staff.not_found":                {"Operatore non trovato", "Staff member not found"},
+	"staff.self_disable":             {"Non puoi disattivare il tuo account", "You cannot disable your own account"},
+	"device.invalid":                 {"Dati del dispositivo non validi", "Invalid device data"},
+	"device.not_found":               {"Dispositivo non trovato", "Device not found"},
+}
+
+var kindMessages = map[backend.Kind]msg{
+	backend.KindInternal:      messages["internal"],
+	backend.KindInvalid:       {"Richiesta non valida", "Invalid request"},
+	backend.KindUnauthorized:  messages["auth.unauthorized"],
+	backend.KindForbidden:     messages["forbidden"],
+	backend.KindNotFound:      messages["not_found"],
+	backend.KindConflict:      {"Conflitto con lo stato attuale", "Conflict with the current state"},
+	backend.KindUnprocessable: {"Richiesta non eseguibile", "Request cannot be carried out"},
+	backend.KindTooMany:       messages["rate_limited"],
+	backend.KindUnavailable:   messages["unavailable"],
+	backend.KindUnsupported:   messages["request.unsupported_media_type"],
+}
+
+func message(code string, kind backend.Kind, l string) string {
+	m, ok := messages[code]
+	if !ok {
+		m = kindMessages[kind]
+	}
+	if l == "en" {
+		return m.en
+	}
+	return m.it
+}

@@ -1,0 +1,94 @@
+package mobileapi
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+)
+
+// Route is one entry of the route table. Public routes need no token.
+type Route struct {
+	Method  string
+	Path    string
+	Public  bool
+	handler fiber.Handler
+}
+
+// Routes is the whole API on one screen. The permission-matrix test walks
+// this table; a route added here without a row there fails it.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", true, s.healthz},
+		{"GET", "/readyz", true, s.readyz},
+		{"GET", "/metrics", true, s.metricsHandler},
+		{"GET", "/openapi.yaml", true, s.openapi},
+
+		{"POST", "/v1/auth/login", true, s.login},
+		{"POST", "/v1/auth/badge", true, s.badge},
+		{"POST", "/v1/auth/refresh", true, s.refresh},
+		{"POST", "/v1/auth/logout", false, s.logout},
+		{"GET", "/v1/me", false, s.me},
+
+		{"GET", "/v1/wards", false, s.listWards},
+		{"GET", "/v1/wards/:id/residents", false, s.wardResidents},
+
+		{"POST", "/v1/residents", false, s.admitResident},
+		{"GET", "/v1/residents/by-wristband/:code", false, s.residentByWristband},
+		{"GET", "/v1/residents/:id", false, s.getResident},
+		{"PATCH", "/v1/residents/:id", false, s.updateResident},
+		{"GET", "/v1/residents/:id/history", false, s.residentHistory},
+		{"POST", "/v1/residents/:id/transfer", false, s.transferResident},
+		{"POST", "/v1/residents/:id/discharge", false, s.dischargeResident},
+		{"POST", "/v1/residents/:id/break-glass", false, s.breakGlass},
+		{"POST", "/v1/residents/:id/allergies", false, s.addAllergy},
+		{"POST", "/v1/residents/:id/allergies/:allergy_id/status", false, s.allergyStatus},
+
+		{"GET", "/v1/audit", false, s.listAudit},
+		{"GET", "/v1/audit/verify", false, s.verifyAudit},
+		{"GET", "/v1/audit/access-report", false, s.accessReport},
+
+		{"GET", "/v1/admin/staff", false, s.listStaff},
+		{"POST", "/v1/admin/staff", false, s.createStaff},
+		{"PUT", "/v1/admin/staff/:id/access", false, s.updateStaff},
+		{"GET", "/v1/admin/devices", false, s.listDevices},
+		{"POST", "/v1/admin/devices", false, s.enrolDevice},
+		{"POST", "/v1/admin/devices/:id/revoke", false, s.revokeDevice},
+	}
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.withDeadline, refuseEncodedBodies)
+	if len(s.cfg.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{AllowOrigins: joinComma(s.cfg.CORSOrigins),
+			AllowHeaders: "Authorization, Content-Type, Accept-Language, X-Request-Id, " + HeaderDeviceCredential}))
+	}
+	// Sign-in calls are also bounded per client address, on top of the
+	// per-account and per-device lockout kept in PostgreSQL.
+	authLimit := limiter.New(limiter.Config{Max: max(s.cfg.AuthRatePerMinute, 1), Expiration: time.Minute,
+		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests }})
+	for _, r := range s.Routes() {
+		handlers := []fiber.Handler{}
+		switch {
+		case r.Path == "/v1/auth/login" || r.Path == "/v1/auth/badge" || r.Path == "/v1/auth/refresh":
+			handlers = append(handlers, authLimit)
+		case !r.Public:
+			handlers = append(handlers, s.authenticate)
+		}
+		app.Add(r.Method, r.Path, append(handlers, r.handler)...)
+	}
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+func joinComma(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+// Package mobileapi is the HTTP API the ward tablets and phones use, built on
+// Fiber v2: every route in routes.go, one file of handlers per domain, the
+// middleware that gives each request an id, a deadline, an authenticated
+// actor and a problem+json answer on failure. It holds no business rules:
+// handlers decode, call a backend service, encode.
+package mobileapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the API's share of the service configuration.
+type Config struct {
+	BodyLimit      int           // bytes; requests above it get 413
+	RequestTimeout time.Duration // deadline of every request's context
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	// CORSOrigins lists allowed browser origins; empty disables CORS.
+	CORSOrigins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// AuthRatePerMinute bounds sign-in calls per client address.
+	AuthRatePerMinute int
+}
+
+// DefaultConfig is sensible for a ward network.
+func DefaultConfig() Config {
+	return Config{BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, AuthRatePerMinute: 60}
+}
+
+// Pinger checks a dependency for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	Auth      *auth.Service
+	Residents *resident.Service
+	Facility  *facility.Service
+	Audit     *audit.Service
+	// FacilityInfo reads the caller's facility for /v1/me.
+	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
+	Postgres     Pinger
+	Redis        Pinger
+	Metrics      *prometheus.Registry
+	OpenAPI      []byte
+	Log          *slog.Logger
+}
+
+// Server is the API.
+type Server struct {
+	Deps
+	cfg     Config
+	log     *slog.Logger
+	app     *fiber.App
+	metrics *httpMetrics
+}
+
+// New builds the API with its middleware and routes.
+func New(cfg Config, d Deps) *Server {
+	s := &Server{Deps: d, cfg: cfg, log: d.Log}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.app = fiber.New(fiber.Config{
+		// Immutable: strings from the context are copied, so nothing that
+		// outlives a handler can be overwritten by the next request.
+		Immutable:               true,
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		ErrorHandler:            s.errorHandler,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg),
+		JSONEncoder:             jsonMarshal,
+		JSONDecoder:             json.Unmarshal,
+		AppName:                 "corsia",
+		ServerHeader:            "",
+		ReadBufferSize:          8192,
+	})
+	s.metrics = newHTTPMetrics(d.Metrics)
+	s.routes()
+	return s
+}
+
+func proxyHeader(cfg Config) string {
+	if len(cfg.TrustedProxies) > 0 {
+		return fiber.HeaderXForwardedFor
+	}
+	return ""
+}
+
+// App returns the Fiber app, for tests (app.Test) and for serving.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown stops accepting connections and waits for in-flight requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// actor returns the authenticated actor of the request.
+func actor(c *fiber.Ctx) *backend.Actor {
+	a, _ := c.Locals(actorLocal).(*backend.Actor)
+	return a
+}

@@ -1,0 +1,126 @@
+// Package workers runs Corsia's background work: scheduled jobs now (token
+// clean-up, audit-chain verification, a liveness heartbeat in Redis) and the
+// Redis Streams consumers of the notification pipeline as they arrive. Each
+// job runs on its own schedule until the context ends; Run returns when every
+// job has finished the run it was in, so shutdown never cuts a job in half.
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/redis/go-redis/v9"
+)
+
+// Job is one kind of scheduled work.
+type Job struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) error
+}
+
+// Runner runs jobs.
+type Runner struct {
+	Jobs []Job
+	Log  *slog.Logger
+}
+
+// Run starts every job and blocks until ctx is done and all jobs stopped.
+// A job's run is not interrupted by shutdown: it gets its own grace period.
+func (r *Runner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, j := range r.Jobs {
+		wg.Add(1)
+		go func(j Job) {
+			defer wg.Done()
+			r.loop(ctx, j)
+		}(j)
+	}
+	wg.Wait()
+}
+
+func (r *Runner) loop(ctx context.Context, j Job) {
+	t := time.NewTicker(j.Every)
+	defer t.Stop()
+	for {
+		r.once(ctx, j)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) once(parent context.Context, j Job) {
+	// Finish the current run even if shutdown starts meanwhile, within a
+	// bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), max(j.Every, 30*time.Second))
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			r.Log.Error("job panicked", slog.String("job", j.Name), slog.String("panic", fmt.Sprint(p)))
+		}
+	}()
+	start := time.Now()
+	if err := j.Run(ctx); err != nil {
+		r.Log.Error("job failed", slog.String("job", j.Name), slog.Any("error", err))
+		return
+	}
+	r.Log.Debug("job done", slog.String("job", j.Name), slog.Duration("duration", time.Since(start)))
+}
+
+// TokenPurger deletes expired sign-in tokens (not clinical data).
+type TokenPurger interface {
+	PurgeExpiredTokens(ctx context.Context) (int64, error)
+}
+
+// PurgeTokens removes expired access and refresh tokens.
+func PurgeTokens(p TokenPurger, log *slog.Logger) Job {
+	return Job{Name: "purge-tokens", Every: 10 * time.Minute, Run: func(ctx context.Context) error {
+		n, err := p.PurgeExpiredTokens(ctx)
+		if n > 0 {
+			log.Info("expired tokens purged", slog.Int64("count", n))
+		}
+		return err
+	}}
+}
+
+// VerifyAudit walks every facility's audit chain and raises an error-level
+// log line, for the operators' alerting, at the first broken link.
+func VerifyAudit(st audit.Store, every time.Duration, log *slog.Logger) Job {
+	return Job{Name: "verify-audit", Every: every, Run: func(ctx context.Context) error {
+		reps, err := audit.VerifyAll(ctx, st)
+		for _, rep := range reps {
+			if !rep.OK {
+				log.Error("AUDIT CHAIN BROKEN", slog.String("facility_id", rep.FacilityID.String()),
+					slog.Int64("broken_seq", rep.BrokenSeq), slog.String("problem", rep.Problem))
+			}
+		}
+		return err
+	}}
+}
+
+// HeartbeatKey is where live worker processes announce themselves.
+func HeartbeatKey(prefix string) string { return prefix + "workers:heartbeat:" }
+
+// Heartbeat refreshes this process's liveness key in Redis; the container
+// health check (`corsia healthcheck --workers`) looks for a fresh one.
+func Heartbeat(rdb redis.UniversalClient, prefix string) Job {
+	host, _ := os.Hostname()
+	key := fmt.Sprintf("%s%s-%d", HeartbeatKey(prefix), host, os.Getpid())
+	return Job{Name: "heartbeat", Every: 10 * time.Second, Run: func(ctx context.Context) error {
+		return rdb.Set(ctx, key, time.Now().UTC().Format(time.RFC3339), 30*time.Second).Err()
+	}}
+}
+
+// Alive reports whether any worker process has a fresh heartbeat.
+func Alive(ctx context.Context, rdb redis.UniversalClient, prefix string) (bool, error) {
+	keys, _, err := rdb.Scan(ctx, 0, HeartbeatKey(prefix)+"*", 100).Result()
+	return len(keys) > 0, err
+}
