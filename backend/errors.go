@@ -23,6 +23,7 @@ const (
 	KindTooMany                   // throttled or locked out: 429
 	KindUnavailable               // a dependency is down: 503
 	KindUnsupported               // a body in a media type or encoding we refuse: 415
+	KindTooLarge                  // a body over the size limit: 413
 )
 
 // Error is the one error type that crosses package boundaries with meaning.

@@ -83,10 +83,10 @@ func (s *Server) createStaff(c *fiber.Ctx) error {
 }
 
 type memberAccessJSON struct {
-	Version int         `json:"version"`
-	Roles   []string    `json:"roles"`
-	WardIDs []uuid.UUID `json:"ward_ids"`
-	Active  bool        `json:"active"`
+	Version int          `json:"version"`
+	Roles   []string     `json:"roles"`
+	WardIDs *[]uuid.UUID `json:"ward_ids"`
+	Active  *bool        `json:"active"`
 }
 
 func (s *Server) updateStaff(c *fiber.Ctx) error {
@@ -101,7 +101,12 @@ func (s *Server) updateStaff(c *fiber.Ctx) error {
 	if err := requireVersion(req.Version); err != nil {
 		return err
 	}
-	m, err := s.Facility.UpdateMember(c.UserContext(), actor(c), id, req.Version, roles(req.Roles), req.WardIDs, req.Active)
+	// Every field is required: a forgotten "active" must never disable an
+	// account, nor a forgotten "ward_ids" clear a nurse's wards.
+	if req.Active == nil || req.WardIDs == nil || req.Roles == nil {
+		return backend.Invalid("staff.invalid", "active", "version, roles, ward_ids and active are all required")
+	}
+	m, err := s.Facility.UpdateMember(c.UserContext(), actor(c), id, req.Version, roles(req.Roles), *req.WardIDs, *req.Active)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,11 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		return err
 	}
 	out := fiber.Map{"events": toEvents(evs)}
-	if len(evs) > 0 {
+	limit := f.Limit
+	if limit == 0 {
+		limit = audit.DefaultPage
+	}
+	if len(evs) == limit {
 		out["next_before"] = evs[len(evs)-1].Seq
 	}
 	return c.JSON(out)

@@ -3,6 +3,7 @@ package mobileapi
 import (
 	"bytes"
 	"encoding/json"
+	"mime"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,7 @@ import (
 // decode reads a JSON object body strictly: unknown fields and trailing data
 // are errors, so a typo in a field name is a 400, not a silently ignored value.
 func decode(c *fiber.Ctx, dst any) error {
-	ct := c.Get(fiber.HeaderContentType)
-	if !strings.HasPrefix(strings.ToLower(ct), fiber.MIMEApplicationJSON) {
+	if mediaType(c) != fiber.MIMEApplicationJSON {
 		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.unsupported_media_type", Detail: "send application/json"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
@@ -28,6 +28,15 @@ func decode(c *fiber.Ctx, dst any) error {
 		return &backend.Error{Kind: backend.KindInvalid, Code: "request.invalid_json", Detail: "trailing data after the JSON object"}
 	}
 	return nil
+}
+
+// mediaType is the request's media type without parameters, lower-cased.
+func mediaType(c *fiber.Ctx) string {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil {
+		return ""
+	}
+	return mt
 }
 
 // jsonProblem describes a decoding error without echoing the input.

@@ -61,7 +61,10 @@ func newEnv(t testing.TB, opts ...option) *env {
 
 type testWriter struct{ t testing.TB }
 
-func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // response is a decoded answer.
 type response struct {
@@ -91,13 +94,22 @@ type req struct {
 	header              map[string]string
 }
 
+// rawBody is a non-JSON request body.
+type rawBody struct {
+	contentType string
+	data        []byte
+}
+
 // do sends a request through the real Fiber stack and validates the answer
 // against the OpenAPI contract.
 func (e *env) do(r req) response {
 	e.t.Helper()
 	var body io.Reader
+	contentType := "application/json"
 	if r.body != nil {
 		switch b := r.body.(type) {
+		case rawBody:
+			body, contentType = bytes.NewReader(b.data), b.contentType
 		case string:
 			body = strings.NewReader(b)
 		default:
@@ -110,7 +122,7 @@ func (e *env) do(r req) response {
 	}
 	hr := httptest.NewRequest(r.method, r.path, body)
 	if r.body != nil {
-		hr.Header.Set("Content-Type", "application/json")
+		hr.Header.Set("Content-Type", contentType)
 	}
 	if r.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.token)

@@ -1,8 +1,11 @@
 package mobileapi_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +45,7 @@ func altUser(role string) string {
 // that cases never disturb each other.
 type target struct {
 	facility, ward, resident, allergy, staff uuid.UUID
-	wristband                              string
+	wristband                                string
 }
 
 // expect maps role → status for each scope. A missing role means the same
@@ -118,6 +121,13 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/residents/:id/history", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/history"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"GET", "/v1/residents/:id/photo", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/photo"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"PUT", "/v1/residents/:id/photo", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/photo", body: rawBody{"image/png", tinyPNG()}}
+	}, [3]expect{with(seeOwn, expect{"nurse": 204, "lead": 204, "doctor": 204, "director": 204, "oss": 403, "therapist": 403}),
+		with(seeOther, expect{"lead": 204, "doctor": 204, "director": 204}), all(404)}},
 	{"POST", "/v1/residents/:id/transfer", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/transfer", body: map[string]any{"version": 1, "ward_id": tg.ward.String()}}
 	}, [3]expect{with(seeOwn, expect{"nurse": 403, "oss": 403, "therapist": 403}), seeOther, all(404)}},
@@ -198,6 +208,8 @@ func (e *env) newTarget(s scope) target {
 		`INSERT INTO allergies (facility_id, id, resident_id, substance, category, kind, severity, status)
 			VALUES ($1, $2, $3, 'Lattice', 'environment', 'allergy', 'mild', 'active')`,
 		`INSERT INTO staff (facility_id, id, username, given_name, family_name) VALUES ($1, $2, $3, 'Staff', 'Matrice')`,
+		`INSERT INTO resident_photos (facility_id, id, resident_id, content_type, data, recorded_by)
+			VALUES ($1, gen_random_uuid(), $2, 'image/png', $3, $4)`,
 	} {
 		var args []any
 		switch {
@@ -207,6 +219,8 @@ func (e *env) newTarget(s scope) target {
 			args = []any{tg.facility, tg.resident}
 		case strings.Contains(sql, "INTO allergies"):
 			args = []any{tg.facility, tg.allergy, tg.resident}
+		case strings.Contains(sql, "INTO resident_photos"):
+			args = []any{tg.facility, tg.resident, tinyPNG(), tg.staff}
 		default:
 			args = []any{tg.facility, tg.staff, "m" + strings.ReplaceAll(tg.staff.String(), "-", "")[:20]}
 		}
@@ -215,6 +229,13 @@ func (e *env) newTarget(s scope) target {
 		}
 	}
 	return tg
+}
+
+// tinyPNG is a valid 2×2 PNG.
+func tinyPNG() []byte {
+	var b bytes.Buffer
+	_ = png.Encode(&b, image.NewGray(image.Rect(0, 0, 2, 2)))
+	return b.Bytes()
 }
 
 func (e *env) newDevice(tg target) uuid.UUID {

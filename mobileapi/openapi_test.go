@@ -58,6 +58,9 @@ func validateResponse(t testing.TB, r req, resp response) {
 	if specErr != nil {
 		t.Fatalf("schemas/openapi.yaml: %v", specErr)
 	}
+	if resp.code() == "route.not_found" {
+		return // a route that does not exist has no contract to match
+	}
 	hr := httptest.NewRequest(r.method, "http://corsia.test"+r.path, nil)
 	hr.Header.Set("Authorization", "Bearer x")
 	hres := &http.Response{StatusCode: resp.Status, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)), Request: hr}

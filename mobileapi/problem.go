@@ -22,6 +22,7 @@ var status = map[backend.Kind]int{
 	backend.KindTooMany:       fiber.StatusTooManyRequests,
 	backend.KindUnavailable:   fiber.StatusServiceUnavailable,
 	backend.KindUnsupported:   fiber.StatusUnsupportedMediaType,
+	backend.KindTooLarge:      fiber.StatusRequestEntityTooLarge,
 }
 
 // Problem is an RFC 9457 problem document with Corsia's stable code.
@@ -106,7 +107,7 @@ func fiberError(fe *fiber.Error) *backend.Error {
 	case fiber.StatusMethodNotAllowed:
 		return backend.E(backend.KindInvalid, "route.method_not_allowed")
 	case fiber.StatusRequestEntityTooLarge:
-		return backend.E(backend.KindInvalid, "request.too_large")
+		return backend.E(backend.KindTooLarge, "request.too_large")
 	case fiber.StatusRequestTimeout:
 		return backend.E(backend.KindUnavailable, "timeout")
 	case fiber.StatusTooManyRequests:
@@ -159,6 +160,11 @@ var messages = map[string]msg{
 	"break_glass.reason_required":    {"Indicare il motivo dell'accesso straordinario", "State the reason for emergency access"},
 	"discharge.reason_required":      {"Indicare il motivo della dimissione", "State the reason for discharge"},
 	"auth.invalid_credentials":       {"Credenziali non valide", "Invalid credentials"},
+	"auth.invalid_request":           {"Dati di accesso incompleti o malformati", "Sign-in data missing or malformed"},
+	"photo.invalid":                  {"Foto non valida (JPEG o PNG, massimo 1 MiB)", "Invalid photo (JPEG or PNG, at most 1 MiB)"},
+	"photo.not_found":                {"Nessuna foto", "No photo"},
+	"request.version_required":       {"Indicare la versione letta", "Send the version you read"},
+	"request.invalid_query":          {"Parametro non valido", "Invalid query parameter"},
 	"auth.locked":                    {"Troppi tentativi falliti: accesso bloccato temporaneamente", "Too many failed attempts: temporarily locked"},
 	"auth.unauthorized":              {"Sessione non valida o scaduta: accedere di nuovo", "Session invalid or expired: sign in again"},
 	"auth.device_required":           {"L'accesso con badge richiede un dispositivo registrato", "Badge sign-in requires an enrolled device"},
@@ -182,6 +188,7 @@ var kindMessages = map[backend.Kind]msg{
 	backend.KindTooMany:       messages["rate_limited"],
 	backend.KindUnavailable:   messages["unavailable"],
 	backend.KindUnsupported:   messages["request.unsupported_media_type"],
+	backend.KindTooLarge:      messages["request.too_large"],
 }
 
 func message(code string, kind backend.Kind, l string) string {

@@ -197,7 +197,8 @@ func (s *Server) updateResident(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// The response carries the new version; allergies are not re-read here.
+	// The record was read and locked with its allergies in the same
+	// transaction, so the answer is the whole record at its new version.
 	return c.JSON(toResident(r))
 }
 
@@ -398,4 +399,32 @@ func (s *Server) allergyStatus(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(toAllergy(out))
+}
+
+// putPhoto stores a new identification photo sent as the raw body.
+func (s *Server) putPhoto(c *fiber.Ctx) error {
+	id, err := s.residentID(c)
+	if err != nil {
+		return err
+	}
+	if ct := mediaType(c); ct != "image/jpeg" && ct != "image/png" {
+		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.unsupported_media_type", Detail: "send image/jpeg or image/png"}
+	}
+	if err := s.Residents.SetPhoto(c.UserContext(), actor(c), id, c.Body()); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) getPhoto(c *fiber.Ctx) error {
+	id, err := s.residentID(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.Residents.Photo(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, p.ContentType)
+	return c.Send(p.Data)
 }

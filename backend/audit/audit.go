@@ -101,9 +101,9 @@ type Report struct {
 	OK         bool      `json:"ok"`
 	// BrokenSeq and BrokenID name the first event whose link does not hold;
 	// Problem says how.
-	BrokenSeq int64     `json:"broken_seq,omitempty"`
-	BrokenID  uuid.UUID `json:"broken_id,omitempty"`
-	Problem   string    `json:"problem,omitempty"`
+	BrokenSeq int64      `json:"broken_seq,omitempty"`
+	BrokenID  *uuid.UUID `json:"broken_id,omitempty"`
+	Problem   string     `json:"problem,omitempty"`
 }
 
 // Store persists and reads events.
@@ -138,7 +138,8 @@ func (v *Verifier) Check(l Link) bool {
 	}
 	v.report.Events++
 	fail := func(problem string) bool {
-		v.report.OK, v.report.BrokenSeq, v.report.BrokenID, v.report.Problem = false, l.Seq, l.ID, problem
+		id := l.ID
+		v.report.OK, v.report.BrokenSeq, v.report.BrokenID, v.report.Problem = false, l.Seq, &id, problem
 		return false
 	}
 	switch {
@@ -163,6 +164,9 @@ func (v *Verifier) Finish(h Head) Report {
 	return v.report
 }
 
+// DefaultPage is the number of events listed when no limit is asked for.
+const DefaultPage = 200
+
 // Service is the auditors' view of the trail.
 type Service struct {
 	Store Store
@@ -174,7 +178,7 @@ func (s *Service) List(ctx context.Context, a *backend.Actor, f Filter) ([]Event
 		return nil, backend.E(backend.KindForbidden, backend.CodeForbidden)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 200
+		f.Limit = DefaultPage
 	}
 	f.FacilityID = a.FacilityID
 	evs, err := s.Store.ListAudit(ctx, f)

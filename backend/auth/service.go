@@ -119,6 +119,7 @@ type Tokens struct {
 // a failure never tells whether the user, the badge or the secret was wrong.
 const (
 	CodeBadCredentials = "auth.invalid_credentials"
+	CodeBadRequest     = "auth.invalid_request" // malformed sign-in input, before any check
 	CodeLocked         = "auth.locked"
 	CodeUnauthorized   = "auth.unauthorized"
 	CodeDeviceRequired = "auth.device_required"
@@ -205,7 +206,7 @@ func (s *Service) fail(ctx context.Context, c Client, facility, staff uuid.UUID,
 func (s *Service) Login(ctx context.Context, c Client, username, password string) (Tokens, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" || len(username) > 64 || password == "" || len(password) > 256 {
-		return Tokens{}, backend.E(backend.KindInvalid, CodeBadCredentials, "username and password are required")
+		return Tokens{}, backend.Invalid(CodeBadRequest, "username", "username and password are required")
 	}
 	dev, err := s.device(ctx, c.DeviceCredential)
 	if err != nil {
@@ -256,7 +257,7 @@ func (s *Service) Badge(ctx context.Context, c Client, badge, pin string) (Token
 		return Tokens{}, err
 	}
 	if !ValidPIN(pin) {
-		return Tokens{}, backend.E(backend.KindInvalid, CodeBadCredentials, "the PIN is 4 to 6 digits")
+		return Tokens{}, backend.Invalid(CodeBadRequest, "pin", "the PIN is 4 to 6 digits")
 	}
 	keys := map[string]Throttle{"device:" + dev.ID.String(): DeviceThrottle}
 	acct, err := s.Store.AccountByBadge(ctx, dev.FacilityID, code)

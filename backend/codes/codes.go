@@ -100,21 +100,21 @@ func NormalizeIdent(s string) string {
 // ParseIdent validates an identifier with the expected prefix and returns
 // its canonical form. A mistyped code fails the check character.
 func ParseIdent(raw string, prefix byte) (string, error) {
-	code := "wristband.invalid"
+	code, field := "wristband.invalid", "wristband"
 	if prefix == BadgePrefix {
-		code = "badge.invalid"
+		code, field = "badge.invalid", "badge"
 	}
 	s := NormalizeIdent(raw)
 	if len(s) != IdentLen || s[0] != prefix {
-		return "", backend.Invalid(code, "code", "not a Corsia identifier of this kind")
+		return "", backend.Invalid(code, field, "not a Corsia identifier of this kind")
 	}
 	for i := 1; i < len(s); i++ {
 		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return "", backend.Invalid(code, "code", "character outside the identifier alphabet")
+			return "", backend.Invalid(code, field, "character outside the identifier alphabet")
 		}
 	}
 	if checkChar(s[1:len(s)-1]) != s[len(s)-1] {
-		return "", backend.Invalid(code, "code", "check character does not match: mistyped or damaged code")
+		return "", backend.Invalid(code, field, "check character does not match: mistyped or damaged code")
 	}
 	return s, nil
 }

@@ -171,7 +171,7 @@ func TestAuditChainNamesTheTamperedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK || rep.BrokenSeq != 12 || rep.BrokenID != victim {
+	if rep.OK || rep.BrokenSeq != 12 || rep.BrokenID == nil || *rep.BrokenID != victim {
 		t.Fatalf("tampered chain: %+v; want broken at seq 12 (%s)", rep, victim)
 	}
 	// Another facility's chain is unaffected.

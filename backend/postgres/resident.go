@@ -133,6 +133,14 @@ func (s ResidentStore) History(ctx context.Context, facility, id uuid.UUID) ([]r
 	return out, translate(err)
 }
 
+// LatestPhoto returns the resident's newest photo.
+func (s ResidentStore) LatestPhoto(ctx context.Context, facility, id uuid.UUID) (resident.Photo, error) {
+	var p resident.Photo
+	err := s.Pool.QueryRow(ctx, `SELECT content_type, data FROM resident_photos WHERE facility_id = $1 AND resident_id = $2
+		ORDER BY recorded_at DESC, id LIMIT 1`, facility, id).Scan(&p.ContentType, &p.Data)
+	return p, translate(err)
+}
+
 // Tx runs fn in a transaction.
 func (s ResidentStore) Tx(ctx context.Context, actor *backend.Actor, fn func(resident.Tx) error) error {
 	return s.inTx(ctx, actor, func(tx pgx.Tx) error { return fn(residentTx{tx}) })
@@ -231,6 +239,12 @@ func (t residentTx) SaveAllergy(ctx context.Context, facility uuid.UUID, a *resi
 	if err == pgx.ErrNoRows {
 		return backend.E(backend.KindConflict, backend.CodeVersionConflict)
 	}
+	return translate(err)
+}
+
+func (t residentTx) InsertPhoto(ctx context.Context, facility, res, id uuid.UUID, ct string, data []byte, by uuid.UUID) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO resident_photos (facility_id, id, resident_id, content_type, data, recorded_by)
+		VALUES ($1, $2, $3, $4, $5, $6)`, facility, id, res, ct, data, by)
 	return translate(err)
 }
 

@@ -22,6 +22,7 @@ type Store interface {
 	// the ward does not exist in the facility.
 	ListWard(ctx context.Context, facility, ward uuid.UUID) (list []Summary, found bool, err error)
 	History(ctx context.Context, facility, id uuid.UUID) ([]Version, error)
+	LatestPhoto(ctx context.Context, facility, id uuid.UUID) (Photo, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 	// Tx runs fn in one transaction; history rows it causes name actor.
 	Tx(ctx context.Context, actor *backend.Actor, fn func(Tx) error) error
@@ -40,6 +41,7 @@ type Tx interface {
 	InsertAllergy(ctx context.Context, facility uuid.UUID, a *Allergy) error
 	LockAllergy(ctx context.Context, facility, id uuid.UUID) (Allergy, error)
 	SaveAllergy(ctx context.Context, facility uuid.UUID, a *Allergy) error
+	InsertPhoto(ctx context.Context, facility, resident, id uuid.UUID, contentType string, data []byte, by uuid.UUID) error
 	InsertGrant(ctx context.Context, facility, staff, resident uuid.UUID, reason string, until time.Time) error
 	// WardExists reports whether ward is a ward of facility.
 	WardExists(ctx context.Context, facility, ward uuid.UUID) (bool, error)
