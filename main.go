@@ -195,7 +195,7 @@ func run(demoDefault bool, args []string, m mode) error {
 		if err != nil {
 			return err
 		}
-		d.log.Info("migrations applied", slog.Any("applied", res.Applied), slog.Duration("duration", res.Duration))
+		d.log.Info("migrations applied", slog.Any("applied", res.Applied), slog.Float64("duration_ms", ms(res.Duration)))
 		if cfg.Demo {
 			loaded, err := d.loadDemo(ctx)
 			if err != nil {
@@ -232,7 +232,7 @@ func run(demoDefault bool, args []string, m mode) error {
 			stopWork()
 			return err
 		}
-		d.log.Info("api listening", slog.String("addr", cfg.HTTPAddr), slog.Duration("startup", time.Since(started)))
+		d.log.Info("api listening", slog.String("addr", cfg.HTTPAddr), slog.Float64("startup_ms", ms(time.Since(started))))
 		if demoDefault {
 			printWelcome(os.Stdout, cfg, d, time.Since(started))
 		}
@@ -396,7 +396,7 @@ func auditVerify(args []string) error {
 	broken := 0
 	for _, r := range reps {
 		if r.OK {
-			fmt.Printf("facility %s: %d events, chain intact\n", r.FacilityID, r.Events)
+			fmt.Printf("facility %s: %d events in %d chains, intact\n", r.FacilityID, r.Events, r.Chains)
 			continue
 		}
 		broken++
@@ -404,7 +404,7 @@ func auditVerify(args []string) error {
 		if r.BrokenID != nil {
 			event = r.BrokenID.String()
 		}
-		fmt.Printf("facility %s: BROKEN at seq %d (event %s): %s\n", r.FacilityID, r.BrokenSeq, event, r.Problem)
+		fmt.Printf("facility %s: BROKEN at chain %d seq %d (event %s): %s\n", r.FacilityID, *r.BrokenChain, r.BrokenSeq, event, r.Problem)
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d audit chain(s) broken", broken)
@@ -446,3 +446,6 @@ func healthcheck(args []string) error {
 	}
 	return nil
 }
+
+// ms renders a duration as milliseconds for log lines.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

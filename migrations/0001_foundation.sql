@@ -325,15 +325,26 @@ CREATE TRIGGER break_glass_append_only BEFORE UPDATE OR DELETE ON break_glass_gr
 -- by the database itself (audit_chain trigger), so no code path can insert an
 -- event outside it. Events about no facility (a sign-in with an unknown name)
 -- use the nil UUID as their facility.
+--
+-- A facility's trail is AUDIT_CHAINS (8) interleaved chains. Appending to a
+-- chain locks its head until the transaction commits; with one chain every
+-- audited request of a facility would queue behind the previous one's commit
+-- (measured: ~220 ward lists/s at 32 clients, p99 380 ms). A transaction
+-- appends all its events to one chain, picked from its transaction id, so
+-- concurrent transactions rarely wait on each other. Each chain is verified on
+-- its own; together they hold every event of the facility.
 CREATE TABLE audit_heads (
-    facility_id uuid PRIMARY KEY,
-    last_seq    bigint NOT NULL,
-    last_hash   bytea  NOT NULL
+    facility_id uuid     NOT NULL,
+    chain       smallint NOT NULL CHECK (chain BETWEEN 0 AND 7),
+    last_seq    bigint   NOT NULL,
+    last_hash   bytea    NOT NULL,
+    PRIMARY KEY (facility_id, chain)
 );
 
 CREATE TABLE audit_events (
     facility_id    uuid        NOT NULL,
-    seq            bigint      NOT NULL,
+    chain          smallint    NOT NULL DEFAULT 0,
+    seq            bigint      NOT NULL DEFAULT 0,
     id             uuid        NOT NULL DEFAULT gen_random_uuid(),
     occurred_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
     actor_id       uuid,
@@ -343,16 +354,22 @@ CREATE TABLE audit_events (
     action         text        NOT NULL CHECK (action ~ '^[a-z_]+\.[a-z_.]+$'),
     resource_type  text        NOT NULL,
     resource_id    text        NOT NULL DEFAULT '',
+    -- The resident the act concerns; a list (a ward's residents) names every
+    -- resident it showed in resident_ids instead.
     resident_id    uuid,
+    resident_ids   uuid[]      NOT NULL DEFAULT '{}',
     outcome        text        NOT NULL CHECK (outcome IN ('success', 'denied', 'failure')),
     detail         text        NOT NULL DEFAULT '',
     break_glass    text        NOT NULL DEFAULT '',
     request_id     text        NOT NULL DEFAULT '',
-    prev_hash      bytea       NOT NULL,
-    hash           bytea       NOT NULL,
-    PRIMARY KEY (facility_id, seq)
+    prev_hash      bytea       NOT NULL DEFAULT '',
+    hash           bytea       NOT NULL DEFAULT '',
+    PRIMARY KEY (facility_id, chain, seq),
+    UNIQUE (facility_id, id)
 );
+CREATE INDEX audit_by_time ON audit_events (facility_id, occurred_at DESC, id DESC);
 CREATE INDEX audit_by_resident ON audit_events (facility_id, resident_id, occurred_at) WHERE resident_id IS NOT NULL;
+CREATE INDEX audit_by_listed_resident ON audit_events USING gin (resident_ids) WHERE resident_ids <> '{}';
 CREATE INDEX audit_by_actor ON audit_events (facility_id, actor_id, occurred_at);
 
 -- audit_event_hash is the one definition of an event's link in the chain:
@@ -361,27 +378,32 @@ CREATE INDEX audit_by_actor ON audit_events (facility_id, actor_id, occurred_at)
 -- the text that is hashed.
 CREATE FUNCTION audit_event_hash(e audit_events) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT sha256(e.prev_hash || convert_to(jsonb_build_array(
-        e.facility_id, e.seq, e.id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint,
+        e.facility_id, e.chain, e.seq, e.id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint,
         e.actor_id, e.actor_roles, e.device_id, e.ip, e.action, e.resource_type, e.resource_id,
-        e.resident_id, e.outcome, e.detail, e.break_glass, e.request_id)::text, 'UTF8'))
+        e.resident_id, e.resident_ids, e.outcome, e.detail, e.break_glass, e.request_id)::text, 'UTF8'))
 $$;
 
--- audit_chain appends the event to its facility's chain. The head row is
--- locked for the rest of the transaction, which serialises appends per
--- facility: that is what makes the sequence gap-free and the chain linear.
+-- audit_chain appends the event to one of its facility's chains. The head row
+-- is locked for the rest of the transaction, which makes each chain's
+-- sequence gap-free and linear.
 CREATE FUNCTION audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     head audit_heads%ROWTYPE;
 BEGIN
-    INSERT INTO audit_heads (facility_id, last_seq, last_hash)
-    VALUES (NEW.facility_id, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
-    ON CONFLICT (facility_id) DO NOTHING;
-    SELECT * INTO head FROM audit_heads WHERE facility_id = NEW.facility_id FOR UPDATE;
+    NEW.chain := mod(txid_current(), 8);
+    SELECT * INTO head FROM audit_heads WHERE facility_id = NEW.facility_id AND chain = NEW.chain FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO audit_heads (facility_id, chain, last_seq, last_hash)
+        VALUES (NEW.facility_id, NEW.chain, 0, '\x0000000000000000000000000000000000000000000000000000000000000000')
+        ON CONFLICT DO NOTHING;
+        SELECT * INTO head FROM audit_heads WHERE facility_id = NEW.facility_id AND chain = NEW.chain FOR UPDATE;
+    END IF;
     NEW.seq := head.last_seq + 1;
     NEW.prev_hash := head.last_hash;
     NEW.occurred_at := date_trunc('microseconds', coalesce(NEW.occurred_at, clock_timestamp()));
     NEW.hash := audit_event_hash(NEW);
-    UPDATE audit_heads SET last_seq = NEW.seq, last_hash = NEW.hash WHERE facility_id = NEW.facility_id;
+    UPDATE audit_heads SET last_seq = NEW.seq, last_hash = NEW.hash
+        WHERE facility_id = NEW.facility_id AND chain = NEW.chain;
     RETURN NEW;
 END $$;
 

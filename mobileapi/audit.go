@@ -2,6 +2,7 @@ package mobileapi
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -11,22 +12,24 @@ import (
 )
 
 type auditEventJSON struct {
-	Seq          int64      `json:"seq"`
-	ID           uuid.UUID  `json:"id"`
-	OccurredAt   time.Time  `json:"occurred_at"`
-	ActorID      *uuid.UUID `json:"actor_id"`
-	ActorName    string     `json:"actor_name,omitempty"`
-	ActorRoles   []string   `json:"actor_roles"`
-	DeviceID     *uuid.UUID `json:"device_id"`
-	IP           string     `json:"ip"`
-	Action       string     `json:"action"`
-	ResourceType string     `json:"resource_type"`
-	ResourceID   string     `json:"resource_id"`
-	ResidentID   *uuid.UUID `json:"resident_id"`
-	Outcome      string     `json:"outcome"`
-	Detail       string     `json:"detail,omitempty"`
-	BreakGlass   string     `json:"break_glass_reason,omitempty"`
-	RequestID    string     `json:"request_id"`
+	Chain        int16       `json:"chain"`
+	Seq          int64       `json:"seq"`
+	ID           uuid.UUID   `json:"id"`
+	OccurredAt   time.Time   `json:"occurred_at"`
+	ActorID      *uuid.UUID  `json:"actor_id"`
+	ActorName    string      `json:"actor_name,omitempty"`
+	ActorRoles   []string    `json:"actor_roles"`
+	DeviceID     *uuid.UUID  `json:"device_id"`
+	IP           string      `json:"ip"`
+	Action       string      `json:"action"`
+	ResourceType string      `json:"resource_type"`
+	ResourceID   string      `json:"resource_id"`
+	ResidentID   *uuid.UUID  `json:"resident_id"`
+	ResidentIDs  []uuid.UUID `json:"resident_ids"`
+	Outcome      string      `json:"outcome"`
+	Detail       string      `json:"detail,omitempty"`
+	BreakGlass   string      `json:"break_glass_reason,omitempty"`
+	RequestID    string      `json:"request_id"`
 }
 
 func toEvents(evs []audit.Event) []auditEventJSON {
@@ -36,7 +39,11 @@ func toEvents(evs []audit.Event) []auditEventJSON {
 		if roles == nil {
 			roles = []string{}
 		}
-		out[i] = auditEventJSON{Seq: e.Seq, ID: e.ID, OccurredAt: e.OccurredAt, ActorID: optID(e.ActorID),
+		listed := e.ResidentIDs
+		if listed == nil {
+			listed = []uuid.UUID{}
+		}
+		out[i] = auditEventJSON{Chain: e.Chain, ResidentIDs: listed, Seq: e.Seq, ID: e.ID, OccurredAt: e.OccurredAt, ActorID: optID(e.ActorID),
 			ActorName: e.ActorName, ActorRoles: roles, DeviceID: optID(e.DeviceID), IP: e.IP, Action: e.Action,
 			ResourceType: e.ResourceType, ResourceID: e.ResourceID, ResidentID: optID(e.ResidentID),
 			Outcome: string(e.Outcome), Detail: e.Detail, BreakGlass: e.BreakGlass, RequestID: e.RequestID}
@@ -61,8 +68,8 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		return err
 	}
 	if v := c.Query("before"); v != "" {
-		if f.AfterSeq, err = strconv.ParseInt(v, 10, 64); err != nil || f.AfterSeq < 1 {
-			return backend.Invalid("request.invalid_query", "before", "a positive sequence number")
+		if f.Before, err = parseCursor(v); err != nil {
+			return err
 		}
 	}
 	if v := c.Query("limit"); v != "" {
@@ -80,9 +87,25 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		limit = audit.DefaultPage
 	}
 	if len(evs) == limit {
-		out["next_before"] = evs[len(evs)-1].Seq
+		out["next_before"] = formatCursor(evs[len(evs)-1])
 	}
 	return c.JSON(out)
+}
+
+// A page cursor is "<unix microseconds>_<event id>" of the last event seen.
+func formatCursor(e audit.Event) string {
+	return strconv.FormatInt(e.OccurredAt.UnixMicro(), 10) + "_" + e.ID.String()
+}
+
+func parseCursor(v string) (audit.Cursor, error) {
+	bad := backend.Invalid("request.invalid_query", "before", "the next_before value of the previous page")
+	us, id, ok := strings.Cut(v, "_")
+	n, err1 := strconv.ParseInt(us, 10, 64)
+	u, err2 := uuid.Parse(id)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return audit.Cursor{}, bad
+	}
+	return audit.Cursor{At: time.UnixMicro(n), ID: u}, nil
 }
 
 func (s *Server) verifyAudit(c *fiber.Ctx) error {

@@ -199,7 +199,8 @@ func (e *env) auditCount(facility, resident uuid.UUID, action, outcome string) i
 	e.t.Helper()
 	var n int
 	if err := e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events
-		WHERE facility_id = $1 AND resident_id = $2 AND action = $3 AND outcome = $4`, facility, resident, action, outcome).Scan(&n); err != nil {
+		WHERE facility_id = $1 AND (resident_id = $2 OR resident_ids @> ARRAY[$2::uuid]) AND action = $3 AND outcome = $4`,
+		facility, resident, action, outcome).Scan(&n); err != nil {
 		e.t.Fatal(err)
 	}
 	return n

@@ -91,7 +91,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	route := routePath(c)
 	s.metrics.observe(c.Method(), route, st, d)
 	attrs := []slog.Attr{slog.String("request_id", requestID(c)), slog.String("method", c.Method()),
-		slog.String("route", route), slog.Int("status", st), slog.Duration("duration", d)}
+		slog.String("route", route), slog.Int("status", st), slog.Float64("duration_ms", float64(d.Microseconds())/1000)}
 	if a := actor(c); a != nil {
 		attrs = append(attrs, slog.String("staff_id", a.StaffID.String()))
 	}

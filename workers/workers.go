@@ -72,7 +72,7 @@ func (r *Runner) once(parent context.Context, j Job) {
 		r.Log.Error("job failed", slog.String("job", j.Name), slog.Any("error", err))
 		return
 	}
-	r.Log.Debug("job done", slog.String("job", j.Name), slog.Duration("duration", time.Since(start)))
+	r.Log.Debug("job done", slog.String("job", j.Name), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 }
 
 // TokenPurger deletes expired sign-in tokens (not clinical data).
@@ -99,7 +99,8 @@ func VerifyAudit(st audit.Store, every time.Duration, log *slog.Logger) Job {
 		for _, rep := range reps {
 			if !rep.OK {
 				log.Error("AUDIT CHAIN BROKEN", slog.String("facility_id", rep.FacilityID.String()),
-					slog.Int64("broken_seq", rep.BrokenSeq), slog.String("problem", rep.Problem))
+					slog.Int("broken_chain", int(*rep.BrokenChain)), slog.Int64("broken_seq", rep.BrokenSeq),
+					slog.String("problem", rep.Problem))
 			}
 		}
 		return err

@@ -32,6 +32,7 @@ var SystemFacility = uuid.Nil
 // the database when the event is appended.
 type Event struct {
 	FacilityID   uuid.UUID
+	Chain        int16
 	Seq          int64
 	ID           uuid.UUID
 	OccurredAt   time.Time
@@ -43,10 +44,13 @@ type Event struct {
 	ResourceType string // e.g. "resident", "allergy", "session"
 	ResourceID   string
 	ResidentID   uuid.UUID
-	Outcome      Outcome
-	Detail       string // a machine code or short safe note; never clinical text
-	BreakGlass   string // the grant's reason when access came from break-the-glass
-	RequestID    string
+	// ResidentIDs names every resident a list showed (a ward's residents):
+	// one event for the list, found by each resident's access report.
+	ResidentIDs []uuid.UUID
+	Outcome     Outcome
+	Detail      string // a machine code or short safe note; never clinical text
+	BreakGlass  string // the grant's reason when access came from break-the-glass
+	RequestID   string
 	// ActorName is filled in when events are listed, for reports.
 	ActorName string
 }
@@ -74,13 +78,25 @@ type Filter struct {
 	ResidentID uuid.UUID
 	ActorID    uuid.UUID
 	From, To   time.Time
-	AfterSeq   int64 // keyset pagination: events with seq > AfterSeq
-	Limit      int
+	// Before pages back: events strictly older than this cursor (the
+	// OccurredAt and ID of the last event of the previous page).
+	Before Cursor
+	Limit  int
 }
+
+// Cursor is a position in the trail, newest first.
+type Cursor struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// IsZero reports whether the cursor is unset.
+func (c Cursor) IsZero() bool { return c.At.IsZero() }
 
 // Link is one row of a chain as the verifier sees it: the stored hashes and
 // the hash recomputed from the stored fields.
 type Link struct {
+	Chain      int16
 	Seq        int64
 	ID         uuid.UUID
 	PrevHash   []byte
@@ -94,41 +110,46 @@ type Head struct {
 	LastHash []byte
 }
 
-// Report is the outcome of verifying one facility's chain.
+// Report is the outcome of verifying one facility's chains.
 type Report struct {
 	FacilityID uuid.UUID `json:"facility_id"`
+	Chains     int       `json:"chains"`
 	Events     int64     `json:"events"`
 	OK         bool      `json:"ok"`
-	// BrokenSeq and BrokenID name the first event whose link does not hold;
-	// Problem says how.
-	BrokenSeq int64      `json:"broken_seq,omitempty"`
-	BrokenID  *uuid.UUID `json:"broken_id,omitempty"`
-	Problem   string     `json:"problem,omitempty"`
+	// BrokenChain, BrokenSeq and BrokenID name the first event whose link
+	// does not hold; Problem says how.
+	BrokenChain *int16     `json:"broken_chain,omitempty"`
+	BrokenSeq   int64      `json:"broken_seq,omitempty"`
+	BrokenID    *uuid.UUID `json:"broken_id,omitempty"`
+	Problem     string     `json:"problem,omitempty"`
 }
 
 // Store persists and reads events.
 type Store interface {
 	AppendAudit(ctx context.Context, events ...Event) error
 	ListAudit(ctx context.Context, f Filter) ([]Event, error)
-	// WalkChain calls fn for each event of the facility in sequence order and
-	// returns the chain head; fn returning false stops the walk.
-	WalkChain(ctx context.Context, facility uuid.UUID, fn func(Link) bool) (Head, error)
+	// WalkChain calls fn for each event of the facility in (chain, seq)
+	// order and returns the heads by chain; fn returning false stops the walk.
+	WalkChain(ctx context.Context, facility uuid.UUID, fn func(Link) bool) (map[int16]Head, error)
 	Facilities(ctx context.Context) ([]uuid.UUID, error)
 }
 
 // Genesis is the previous-hash of a chain's first event.
 var Genesis = make([]byte, 32)
 
-// Verifier checks links one at a time, in sequence order.
+// Verifier checks links one at a time, in (chain, seq) order.
 type Verifier struct {
-	report   Report
-	prevHash []byte
-	prevSeq  int64
+	report Report
+	last   map[int16]Link
 }
 
-// NewVerifier starts verifying facility's chain.
+// NewVerifier starts verifying facility's chains.
 func NewVerifier(facility uuid.UUID) *Verifier {
-	return &Verifier{report: Report{FacilityID: facility, OK: true}, prevHash: Genesis}
+	return &Verifier{report: Report{FacilityID: facility, OK: true}, last: map[int16]Link{}}
+}
+
+func (v *Verifier) fail(chain int16, seq int64, id *uuid.UUID, problem string) {
+	v.report.OK, v.report.BrokenChain, v.report.BrokenSeq, v.report.BrokenID, v.report.Problem = false, &chain, seq, id, problem
 }
 
 // Check takes the next link; it returns false at the first broken one.
@@ -137,29 +158,41 @@ func (v *Verifier) Check(l Link) bool {
 		return false
 	}
 	v.report.Events++
-	fail := func(problem string) bool {
-		id := l.ID
-		v.report.OK, v.report.BrokenSeq, v.report.BrokenID, v.report.Problem = false, l.Seq, &id, problem
-		return false
+	prev, seen := v.last[l.Chain]
+	if !seen {
+		prev = Link{Chain: l.Chain, Hash: Genesis}
 	}
+	id := l.ID
 	switch {
-	case l.Seq != v.prevSeq+1:
-		return fail("sequence gap: an event before this one is missing")
-	case !bytes.Equal(l.PrevHash, v.prevHash):
-		return fail("previous-hash mismatch: the preceding event was altered or replaced")
+	case l.Seq != prev.Seq+1:
+		v.fail(l.Chain, l.Seq, &id, "sequence gap: an event before this one is missing")
+	case !bytes.Equal(l.PrevHash, prev.Hash):
+		v.fail(l.Chain, l.Seq, &id, "previous-hash mismatch: the preceding event was altered or replaced")
 	case !bytes.Equal(l.Hash, l.Recomputed):
-		return fail("content hash mismatch: this event was altered after it was written")
+		v.fail(l.Chain, l.Seq, &id, "content hash mismatch: this event was altered after it was written")
+	default:
+		v.last[l.Chain] = l
+		return true
 	}
-	v.prevHash, v.prevSeq = l.Hash, l.Seq
-	return true
+	return false
 }
 
-// Finish compares the end of the walk with the head and returns the report.
-func (v *Verifier) Finish(h Head) Report {
-	if v.report.OK && (h.LastSeq != v.prevSeq || (h.LastSeq > 0 && !bytes.Equal(h.LastHash, v.prevHash))) {
-		v.report.OK = false
-		v.report.BrokenSeq = v.prevSeq + 1
-		v.report.Problem = "chain head mismatch: events at the end of the chain are missing or altered"
+// Finish compares the end of each chain with its head and returns the report.
+func (v *Verifier) Finish(heads map[int16]Head) Report {
+	v.report.Chains = len(heads)
+	if !v.report.OK {
+		return v.report
+	}
+	for chain := int16(0); chain < 8; chain++ {
+		h, ok := heads[chain]
+		last := v.last[chain]
+		if !ok && last.Seq == 0 {
+			continue
+		}
+		if h.LastSeq != last.Seq || !bytes.Equal(h.LastHash, last.Hash) {
+			v.fail(chain, last.Seq+1, nil, "chain head mismatch: events at the end of the chain are missing or altered")
+			break
+		}
 	}
 	return v.report
 }
@@ -216,7 +249,8 @@ func (s *Service) AccessReport(ctx context.Context, a *backend.Actor, residentID
 		if len(page) < f.Limit || len(out) >= 100000 {
 			break
 		}
-		f.AfterSeq = page[len(page)-1].Seq
+		last := page[len(page)-1]
+		f.Before = Cursor{At: last.OccurredAt, ID: last.ID}
 	}
 	ev := By(a, "audit.access_report", "audit", "", residentID, Success)
 	return out, s.Store.AppendAudit(ctx, ev)

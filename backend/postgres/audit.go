@@ -9,8 +9,8 @@ import (
 )
 
 const auditInsert = `INSERT INTO audit_events (facility_id, actor_id, actor_roles, device_id, ip, action,
-	resource_type, resource_id, resident_id, outcome, detail, break_glass, request_id, prev_hash, hash)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', '')`
+	resource_type, resource_id, resident_id, resident_ids, outcome, detail, break_glass, request_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
 // nullUUID maps uuid.Nil to SQL NULL.
 func nullUUID(id uuid.UUID) any {
@@ -39,8 +39,12 @@ func auditArgs(e audit.Event) []any {
 	if roles == nil {
 		roles = []string{}
 	}
+	listed := e.ResidentIDs
+	if listed == nil {
+		listed = []uuid.UUID{}
+	}
 	return []any{e.FacilityID, nullUUID(e.ActorID), roles, nullUUID(e.DeviceID), e.IP, e.Action,
-		e.ResourceType, e.ResourceID, nullUUID(e.ResidentID), string(e.Outcome), e.Detail, e.BreakGlass, e.RequestID}
+		e.ResourceType, e.ResourceID, nullUUID(e.ResidentID), listed, string(e.Outcome), e.Detail, e.BreakGlass, e.RequestID}
 }
 
 // AppendAudit writes events outside any other transaction: used for reads
@@ -57,18 +61,19 @@ func (db *DB) AppendAudit(ctx context.Context, events ...audit.Event) error {
 
 // ListAudit lists events newest first within f.FacilityID.
 func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT e.facility_id, e.seq, e.id, e.occurred_at, e.actor_id, e.actor_roles,
-			e.device_id, e.ip, e.action, e.resource_type, e.resource_id, e.resident_id, e.outcome, e.detail,
-			e.break_glass, e.request_id, coalesce(s.given_name || ' ' || s.family_name, '')
+	rows, err := db.Pool.Query(ctx, `SELECT e.facility_id, e.chain, e.seq, e.id, e.occurred_at, e.actor_id, e.actor_roles,
+			e.device_id, e.ip, e.action, e.resource_type, e.resource_id, e.resident_id, e.resident_ids, e.outcome,
+			e.detail, e.break_glass, e.request_id, coalesce(s.given_name || ' ' || s.family_name, '')
 		FROM audit_events e LEFT JOIN staff s ON s.facility_id = e.facility_id AND s.id = e.actor_id
 		WHERE e.facility_id = $1
-		  AND ($2::uuid IS NULL OR e.resident_id = $2)
+		  AND ($2::uuid IS NULL OR e.resident_id = $2 OR e.resident_ids @> ARRAY[$2::uuid])
 		  AND ($3::uuid IS NULL OR e.actor_id = $3)
 		  AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
 		  AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
-		  AND ($6::bigint = 0 OR e.seq < $6)
-		ORDER BY e.seq DESC LIMIT $7`,
-		f.FacilityID, nullUUID(f.ResidentID), nullUUID(f.ActorID), nullTime(f.From), nullTime(f.To), f.AfterSeq, f.Limit)
+		  AND ($6::timestamptz IS NULL OR (e.occurred_at, e.id) < ($6, $7::uuid))
+		ORDER BY e.occurred_at DESC, e.id DESC LIMIT $8`,
+		f.FacilityID, nullUUID(f.ResidentID), nullUUID(f.ActorID), nullTime(f.From), nullTime(f.To),
+		nullTime(f.Before.At), f.Before.ID, f.Limit)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -76,9 +81,9 @@ func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, err
 		var e audit.Event
 		var actor, device, resident *uuid.UUID
 		var outcome string
-		err := r.Scan(&e.FacilityID, &e.Seq, &e.ID, &e.OccurredAt, &actor, &e.ActorRoles, &device, &e.IP,
-			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &outcome, &e.Detail, &e.BreakGlass, &e.RequestID,
-			&e.ActorName)
+		err := r.Scan(&e.FacilityID, &e.Chain, &e.Seq, &e.ID, &e.OccurredAt, &actor, &e.ActorRoles, &device, &e.IP,
+			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &e.ResidentIDs, &outcome, &e.Detail, &e.BreakGlass,
+			&e.RequestID, &e.ActorName)
 		e.ActorID, e.DeviceID, e.ResidentID, e.Outcome = deref(actor), deref(device), deref(resident), audit.Outcome(outcome)
 		return e, err
 	})
@@ -87,28 +92,35 @@ func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, err
 
 // WalkChain streams a facility's chain in order with each event's hash
 // recomputed by the same SQL function that wrote it.
-func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.Link) bool) (audit.Head, error) {
-	var head audit.Head
+func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.Link) bool) (map[int16]audit.Head, error) {
+	heads := map[int16]audit.Head{}
 	err := db.inTx(ctx, nil, func(tx pgx.Tx) error {
 		// A repeatable-read snapshot: the head and the rows are read as of
 		// one instant, so concurrent appends do not look like breaks.
 		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, "SELECT last_seq, last_hash FROM audit_heads WHERE facility_id = $1", facility).
-			Scan(&head.LastSeq, &head.LastHash)
-		if err != nil && err != pgx.ErrNoRows {
+		hrows, err := tx.Query(ctx, "SELECT chain, last_seq, last_hash FROM audit_heads WHERE facility_id = $1", facility)
+		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT seq, id, prev_hash, hash, audit_event_hash(e)
-			FROM audit_events e WHERE facility_id = $1 ORDER BY seq`, facility)
+		var chain int16
+		var h audit.Head
+		if _, err := pgx.ForEachRow(hrows, []any{&chain, &h.LastSeq, &h.LastHash}, func() error {
+			heads[chain] = h
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT chain, seq, id, prev_hash, hash, audit_event_hash(e)
+			FROM audit_events e WHERE facility_id = $1 ORDER BY chain, seq`, facility)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var l audit.Link
-			if err := rows.Scan(&l.Seq, &l.ID, &l.PrevHash, &l.Hash, &l.Recomputed); err != nil {
+			if err := rows.Scan(&l.Chain, &l.Seq, &l.ID, &l.PrevHash, &l.Hash, &l.Recomputed); err != nil {
 				return err
 			}
 			if !fn(l) {
@@ -117,12 +129,12 @@ func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.L
 		}
 		return rows.Err()
 	})
-	return head, translate(err)
+	return heads, translate(err)
 }
 
 // Facilities lists every facility with an audit chain.
 func (db *DB) Facilities(ctx context.Context) ([]uuid.UUID, error) {
-	rows, err := db.Pool.Query(ctx, "SELECT facility_id FROM audit_heads ORDER BY facility_id")
+	rows, err := db.Pool.Query(ctx, "SELECT DISTINCT facility_id FROM audit_heads ORDER BY facility_id")
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -136,7 +136,7 @@ func TestAuditChainNamesTheTamperedEvent(t *testing.T) {
 	db := pgtest.New(t, pgtest.Demo)
 	ctx := context.Background()
 	fac := pgtest.Other().FacilityID()
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 40; i++ {
 		ev := audit.Event{FacilityID: fac, Action: "resident.read", ResourceType: "resident", Outcome: audit.Success,
 			ResidentID: uuid.New(), Detail: "t"}
 		if err := db.AppendAudit(ctx, ev); err != nil {
@@ -144,61 +144,84 @@ func TestAuditChainNamesTheTamperedEvent(t *testing.T) {
 		}
 	}
 	rep, err := audit.VerifyChain(ctx, db, fac)
-	if err != nil || !rep.OK || rep.Events != 21 {
-		t.Fatalf("intact chain: %+v, %v", rep, err)
+	if err != nil || !rep.OK || rep.Events != 41 || rep.Chains < 2 {
+		t.Fatalf("intact chains: %+v, %v", rep, err)
 	}
-	// A superuser bypasses the append-only trigger and edits one row.
+	// A superuser bypasses the append-only trigger and edits one row in the
+	// middle of a chain.
 	var victim uuid.UUID
-	if err := db.Pool.QueryRow(ctx, "SELECT id FROM audit_events WHERE facility_id = $1 AND seq = 12", fac).Scan(&victim); err != nil {
+	var chain int16
+	var seq int64
+	if err := db.Pool.QueryRow(ctx, `SELECT id, chain, seq FROM audit_events e WHERE facility_id = $1 AND seq = 2
+		ORDER BY chain LIMIT 1`, fac).Scan(&victim, &chain, &seq); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sql := range []string{
-		"SET LOCAL session_replication_role = replica",
-		"UPDATE audit_events SET outcome = 'denied' WHERE facility_id = '" + fac.String() + "' AND seq = 12",
-	} {
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	superuser(t, db, "UPDATE audit_events SET outcome = 'denied' WHERE id = $1", victim)
 	rep, err = audit.VerifyChain(ctx, db, fac)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OK || rep.BrokenSeq != 12 || rep.BrokenID == nil || *rep.BrokenID != victim {
-		t.Fatalf("tampered chain: %+v; want broken at seq 12 (%s)", rep, victim)
+	if rep.OK || rep.BrokenChain == nil || *rep.BrokenChain != chain || rep.BrokenSeq != seq || rep.BrokenID == nil || *rep.BrokenID != victim {
+		t.Fatalf("tampered chain: %+v; want broken at chain %d seq %d (%s)", rep, chain, seq, victim)
 	}
-	// Another facility's chain is unaffected.
+	// Another facility's chains are unaffected.
 	demo, _ := fixtures.Demo()
 	if rep, err := audit.VerifyChain(ctx, db, demo.FacilityID()); err != nil || !rep.OK {
 		t.Fatalf("demo chain: %+v, %v", rep, err)
 	}
 }
 
-func TestAuditChainDetectsDeletedEvent(t *testing.T) {
+// superuser runs sql with the append-only triggers bypassed, as an attacker
+// with database superuser rights could.
+func superuser(t *testing.T, db *postgres.DB, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAuditChainDetectsDeletedEvents(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t, pgtest.Demo)
 	ctx := context.Background()
 	fac := pgtest.Other().FacilityID()
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 30; i++ {
 		if err := db.AppendAudit(ctx, audit.Event{FacilityID: fac, Action: "resident.read", ResourceType: "resident", Outcome: audit.Success}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tx, _ := db.Pool.Begin(ctx)
-	_, _ = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
-	if _, err := tx.Exec(ctx, "DELETE FROM audit_events WHERE facility_id = $1 AND seq = 3", fac); err != nil {
+	var chain int16
+	var last int64
+	if err := db.Pool.QueryRow(ctx, `SELECT chain, max(seq) FROM audit_events WHERE facility_id = $1
+		GROUP BY chain HAVING max(seq) >= 3 ORDER BY chain LIMIT 1`, fac).Scan(&chain, &last); err != nil {
 		t.Fatal(err)
 	}
-	_ = tx.Commit(ctx)
+	// A row from the middle: the next one no longer follows.
+	superuser(t, db, "DELETE FROM audit_events WHERE facility_id = $1 AND chain = $2 AND seq = 2", fac, chain)
 	rep, err := audit.VerifyChain(ctx, db, fac)
-	if err != nil || rep.OK || rep.BrokenSeq != 4 {
-		t.Fatalf("deleted event: %+v, %v; want the break found at seq 4", rep, err)
+	if err != nil || rep.OK || rep.BrokenChain == nil || *rep.BrokenChain != chain || rep.BrokenSeq != 3 {
+		t.Fatalf("deleted event: %+v, %v; want the break found at chain %d seq 3", rep, err, chain)
+	}
+	// The last row of a chain: the head no longer matches.
+	db2 := pgtest.New(t, pgtest.Demo)
+	for i := 0; i < 5; i++ {
+		_ = db2.AppendAudit(ctx, audit.Event{FacilityID: fac, Action: "resident.read", ResourceType: "resident", Outcome: audit.Success})
+	}
+	superuser(t, db2, `DELETE FROM audit_events WHERE (facility_id, chain, seq) =
+		(SELECT facility_id, chain, seq FROM audit_events WHERE facility_id = $1 ORDER BY seq DESC, chain LIMIT 1)`, fac)
+	if rep, err := audit.VerifyChain(ctx, db2, fac); err != nil || rep.OK || rep.Problem == "" {
+		t.Fatalf("deleted tail: %+v, %v; want a head mismatch", rep, err)
 	}
 }
