@@ -67,9 +67,12 @@ func New(t testing.TB, kind Kind) *postgres.DB {
 	if err != nil {
 		t.Fatalf("pgtest: template database: %v", err)
 	}
-	b := make([]byte, 6)
+	sweepOnce.Do(func() { sweepStale(ctx) })
+	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	name := "corsia_t_" + hex.EncodeToString(b)
+	// The creation time in the name lets a later run drop databases that a
+	// killed test binary left behind.
+	name := fmt.Sprintf("corsia_t_%d_%s", time.Now().Unix(), hex.EncodeToString(b))
 	if err := withMaint(ctx, func(c *pgx.Conn) error {
 		for attempt := 0; ; attempt++ {
 			_, err := c.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl))
@@ -98,6 +101,31 @@ func New(t testing.TB, kind Kind) *postgres.DB {
 		})
 	})
 	return db
+}
+
+var sweepOnce sync.Once
+
+// sweepStale drops per-test databases older than two hours: leftovers of
+// test binaries that were killed before their clean-up ran.
+func sweepStale(ctx context.Context) {
+	_ = withMaint(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT datname FROM pg_database WHERE datname ~ '^corsia_t_[0-9]+_[0-9a-f]+$'`)
+		if err != nil {
+			return err
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		cutoff := time.Now().Add(-2 * time.Hour).Unix()
+		for _, n := range names {
+			var ts int64
+			if _, err := fmt.Sscanf(n, "corsia_t_%d_", &ts); err == nil && ts < cutoff {
+				_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)")
+			}
+		}
+		return nil
+	})
 }
 
 func asPg(err error, target **pgconn.PgError) bool {
