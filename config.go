@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -118,6 +119,13 @@ func loadConfig(demoDefault bool) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Sprintf("LOG_LEVEL=%q: use debug, info, warn or error", str("LOG_LEVEL", "")))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				errs = append(errs, fmt.Sprintf("TRUSTED_PROXIES: %q is neither an address nor a CIDR prefix", p))
+			}
+		}
 	}
 	if c.AccessTokenTTL > c.SessionTTL {
 		errs = append(errs, "ACCESS_TOKEN_TTL must not exceed SESSION_TTL")

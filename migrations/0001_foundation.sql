@@ -129,6 +129,23 @@ CREATE TABLE staff_roles (
     FOREIGN KEY (facility_id, staff_id) REFERENCES staff (facility_id, id)
 );
 
+-- Who could see which ward, and when: every change of a member's roles, wards
+-- or active state appends a row here (the role and ward tables hold only the
+-- current state).
+CREATE TABLE staff_access_log (
+    facility_id uuid        NOT NULL,
+    staff_id    uuid        NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_by  uuid,
+    roles       text[]      NOT NULL,
+    ward_ids    uuid[]      NOT NULL,
+    active      boolean     NOT NULL,
+    PRIMARY KEY (facility_id, staff_id, changed_at),
+    FOREIGN KEY (facility_id, staff_id) REFERENCES staff (facility_id, id)
+);
+CREATE TRIGGER staff_access_log_append_only BEFORE UPDATE OR DELETE ON staff_access_log
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+
 CREATE TABLE ward_assignments (
     facility_id uuid NOT NULL,
     staff_id    uuid NOT NULL,
@@ -372,15 +389,20 @@ CREATE INDEX audit_by_resident ON audit_events (facility_id, resident_id, occurr
 CREATE INDEX audit_by_listed_resident ON audit_events USING gin (resident_ids) WHERE resident_ids <> '{}';
 CREATE INDEX audit_by_actor ON audit_events (facility_id, actor_id, occurred_at);
 
--- audit_event_hash is the one definition of an event's link in the chain:
--- SHA-256 over the previous hash and a canonical JSON array of the fields.
--- Times enter as integer microseconds so the session's TimeZone cannot change
--- the text that is hashed.
+-- audit_event_hash is an event's link in the chain: SHA-256 over the
+-- previous hash and the fields, each written as "<byte length>:<text>". The
+-- verifier (backend/audit.Hash) recomputes the same bytes in Go, so it does
+-- not have to trust this function. Times enter as integer microseconds so the
+-- session's TimeZone cannot change what is hashed.
 CREATE FUNCTION audit_event_hash(e audit_events) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-    SELECT sha256(e.prev_hash || convert_to(jsonb_build_array(
-        e.facility_id, e.chain, e.seq, e.id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint,
-        e.actor_id, e.actor_roles, e.device_id, e.ip, e.action, e.resource_type, e.resource_id,
-        e.resident_id, e.resident_ids, e.outcome, e.detail, e.break_glass, e.request_id)::text, 'UTF8'))
+    SELECT sha256(e.prev_hash || convert_to(string_agg(octet_length(f)::text || ':' || f, '' ORDER BY n), 'UTF8'))
+    FROM unnest(ARRAY[
+        e.facility_id::text, e.chain::text, e.seq::text, e.id::text,
+        ((extract(epoch FROM e.occurred_at) * 1000000)::bigint)::text,
+        coalesce(e.actor_id::text, ''), array_to_string(e.actor_roles, ','), coalesce(e.device_id::text, ''),
+        e.ip, e.action, e.resource_type, e.resource_id, coalesce(e.resident_id::text, ''),
+        array_to_string(e.resident_ids, ','), e.outcome, e.detail, e.break_glass, e.request_id
+    ]) WITH ORDINALITY AS t(f, n)
 $$;
 
 -- audit_chain appends the event to one of its facility's chains. The head row
@@ -414,3 +436,17 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION forbid_change();
 CREATE TRIGGER row_history_no_truncate BEFORE TRUNCATE ON row_history
     FOR EACH STATEMENT EXECUTE FUNCTION forbid_change();
+-- A chain head is never removed: without it the chain could restart at 1.
+CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
+    FOR EACH STATEMENT EXECUTE FUNCTION forbid_change();
+
+-- TRUNCATE bypasses row triggers: refuse it on every clinical table.
+CREATE TRIGGER residents_no_truncate BEFORE TRUNCATE ON residents FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER allergies_no_truncate BEFORE TRUNCATE ON allergies FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER admissions_no_truncate BEFORE TRUNCATE ON admissions FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER resident_photos_no_truncate BEFORE TRUNCATE ON resident_photos FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER break_glass_no_truncate BEFORE TRUNCATE ON break_glass_grants FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER staff_no_truncate BEFORE TRUNCATE ON staff FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();
+CREATE TRIGGER devices_no_truncate BEFORE TRUNCATE ON devices FOR EACH STATEMENT EXECUTE FUNCTION forbid_delete();

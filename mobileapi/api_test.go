@@ -171,7 +171,7 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	key := "staff:" + e.demo.ID("staff", "nurse.b").String()
+	key := "staff:" + e.demo.ID("staff", "nurse.b").String() + ":password"
 	bad := map[string]string{"username": "nurse.b", "password": "wrong-password"}
 	for i := 1; i <= 5; i++ {
 		r := e.do(req{method: "POST", path: "/v1/auth/login", body: bad})

@@ -55,7 +55,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := s.Auth.Login(c.UserContext(), client(c), req.Username, req.Password)
+	t, err := s.Auth.Login(c.UserContext(), s.client(c), req.Username, req.Password)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Server) badge(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := s.Auth.Badge(c.UserContext(), client(c), req.Badge, req.PIN)
+	t, err := s.Auth.Badge(c.UserContext(), s.client(c), req.Badge, req.PIN)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := s.Auth.Refresh(c.UserContext(), client(c), req.RefreshToken)
+	t, err := s.Auth.Refresh(c.UserContext(), s.client(c), req.RefreshToken)
 	if err != nil {
 		return err
 	}

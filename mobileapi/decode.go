@@ -19,7 +19,7 @@ func decode(c *fiber.Ctx, dst any) error {
 	if mediaType(c) != fiber.MIMEApplicationJSON {
 		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.unsupported_media_type", Detail: "send application/json"}
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec := json.NewDecoder(bytes.NewReader(body(c)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return &backend.Error{Kind: backend.KindInvalid, Code: "request.invalid_json", Detail: jsonProblem(err)}

@@ -62,18 +62,27 @@ func all(status int) expect { return expect{"*": status} }
 
 // Who sees what: ward-bound staff see ward X only; the lead and the director
 // see the whole facility; the doctor is assigned to X and Y; admins and
-// auditors see no resident.
+// auditors see no resident. Acting needs the resident on one of the actor's
+// own wards: the lead acts on X only, the director (no wards) nowhere.
 var (
 	seeOwn   = expect{"nurse": 200, "oss": 200, "therapist": 200, "lead": 200, "doctor": 200, "director": 200, "*": 404}
 	seeOther = expect{"lead": 200, "doctor": 200, "director": 200, "*": 404}
+	// editOwn/editOther: edit personal data, record allergies, photos
+	// (physicians, nurses, ward leads on their wards).
+	editOwn   = expect{"nurse": 200, "lead": 200, "doctor": 200, "oss": 403, "therapist": 403, "director": 403, "*": 404}
+	editOther = expect{"lead": 403, "doctor": 200, "director": 403, "*": 404}
+	// admitOwn/admitOther: transfer and discharge (physicians, ward leads).
+	admitOwn   = expect{"lead": 200, "doctor": 200, "nurse": 403, "oss": 403, "therapist": 403, "director": 403, "*": 404}
+	admitOther = expect{"lead": 403, "doctor": 200, "director": 403, "*": 404}
 )
 
-func with(base expect, overrides expect) expect {
+// status replaces every 200 in e with st (201 for creations, 204 for no body).
+func status(e expect, st int) expect {
 	out := expect{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range overrides {
+	for k, v := range e {
+		if v == 200 {
+			v = st
+		}
 		out[k] = v
 	}
 	return out
@@ -105,8 +114,8 @@ var matrixRows = []matrixRow{
 		return req{body: map[string]any{"given_name": "Nuova", "family_name": "Ospite", "sex": "F", "birth_date": "1940-02-03",
 			"codice_fiscale": "", "ward_id": tg.ward.String(), "source": "home"}}
 	}, [3]expect{
-		{"lead": 201, "doctor": 201, "director": 201, "*": 403},
-		{"lead": 201, "doctor": 201, "director": 201, "*": 403},
+		{"lead": 201, "doctor": 201, "director": 403, "*": 403},
+		{"lead": 403, "doctor": 201, "director": 403, "*": 403},
 		{"lead": 404, "doctor": 404, "director": 404, "*": 403},
 	}},
 	{"GET", "/v1/residents/by-wristband/:code", func(e *env, tg target) req {
@@ -117,7 +126,7 @@ var matrixRows = []matrixRow{
 	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"PATCH", "/v1/residents/:id", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg), body: map[string]any{"version": 1, "birth_place": "Lodi"}}
-	}, [3]expect{with(seeOwn, expect{"oss": 403, "therapist": 403}), seeOther, all(404)}},
+	}, [3]expect{editOwn, editOther, all(404)}},
 	{"GET", "/v1/residents/:id/history", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/history"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
@@ -126,14 +135,13 @@ var matrixRows = []matrixRow{
 	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"PUT", "/v1/residents/:id/photo", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/photo", body: rawBody{"image/png", tinyPNG()}}
-	}, [3]expect{with(seeOwn, expect{"nurse": 204, "lead": 204, "doctor": 204, "director": 204, "oss": 403, "therapist": 403}),
-		with(seeOther, expect{"lead": 204, "doctor": 204, "director": 204}), all(404)}},
+	}, [3]expect{status(editOwn, 204), status(editOther, 204), all(404)}},
 	{"POST", "/v1/residents/:id/transfer", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/transfer", body: map[string]any{"version": 1, "ward_id": tg.ward.String()}}
-	}, [3]expect{with(seeOwn, expect{"nurse": 403, "oss": 403, "therapist": 403}), seeOther, all(404)}},
+	}, [3]expect{admitOwn, admitOther, all(404)}},
 	{"POST", "/v1/residents/:id/discharge", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/discharge", body: map[string]any{"version": 1, "reason": "rientro a domicilio"}}
-	}, [3]expect{with(seeOwn, expect{"nurse": 403, "oss": 403, "therapist": 403}), seeOther, all(404)}},
+	}, [3]expect{admitOwn, admitOther, all(404)}},
 	{"POST", "/v1/residents/:id/break-glass", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/break-glass", body: map[string]any{"reason": "emergenza notturna documentata"}}
 	}, [3]expect{
@@ -144,19 +152,11 @@ var matrixRows = []matrixRow{
 	{"POST", "/v1/residents/:id/allergies", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/allergies", body: map[string]any{"substance": "Penicillina",
 			"atc_code": "J01C", "category": "drug", "kind": "allergy", "reaction": "orticaria", "severity": "moderate"}}
-	}, [3]expect{
-		with(seeOwn, expect{"nurse": 201, "lead": 201, "doctor": 201, "director": 201, "oss": 403, "therapist": 403}),
-		with(seeOther, expect{"lead": 201, "doctor": 201, "director": 201}),
-		all(404),
-	}},
+	}, [3]expect{status(editOwn, 201), status(editOther, 201), all(404)}},
 	{"POST", "/v1/residents/:id/allergies/:allergy_id/status", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/allergies/" + tg.allergy.String() + "/status",
 			body: map[string]any{"version": 1, "status": "entered_in_error", "reason": "registrata sull'ospite sbagliato"}}
-	}, [3]expect{
-		with(seeOwn, expect{"oss": 403, "therapist": 403}),
-		seeOther,
-		all(404),
-	}},
+	}, [3]expect{editOwn, editOther, all(404)}},
 	{"GET", "/v1/audit", func(e *env, tg target) req {
 		return req{path: "/v1/audit?resident_id=" + rid(tg)}
 	}, [3]expect{{"auditor": 200, "*": 403}, {"auditor": 200, "*": 403}, {"auditor": 200, "*": 403}}},

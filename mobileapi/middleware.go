@@ -113,21 +113,62 @@ func securityHeaders(c *fiber.Ctx) error {
 
 // refuseEncodedBodies answers 415 to a compressed request body: Fiber would
 // inflate it with no limit, so a small gzip bomb could take gigabytes.
+// Every Content-Encoding header is checked (Fiber decodes by the last one),
+// and handlers read the raw body (body()), never Fiber's decoding c.Body().
 func refuseEncodedBodies(c *fiber.Ctx) error {
-	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
-		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.encoding_not_allowed",
-			Detail: "send the body uncompressed"}
+	for _, enc := range c.Request().Header.PeekAll(fiber.HeaderContentEncoding) {
+		for _, part := range strings.Split(string(enc), ",") {
+			if p := strings.TrimSpace(part); p != "" && !strings.EqualFold(p, "identity") {
+				return &backend.Error{Kind: backend.KindUnsupported, Code: "request.encoding_not_allowed",
+					Detail: "send the body uncompressed"}
+			}
+		}
 	}
 	return c.Next()
 }
 
-func clientAddr(c *fiber.Ctx) netip.Addr {
-	a, _ := netip.ParseAddr(c.IP())
-	return a
+// body is the request body exactly as received: no transparent decompression.
+func body(c *fiber.Ctx) []byte { return c.Request().Body() }
+
+const clientIPLocal = "client_ip"
+
+// clientAddr is the client's address: the peer's, or — when the peer is a
+// trusted proxy — the rightmost X-Forwarded-For hop that is not itself a
+// trusted proxy. Hops to the left of it are the client's own claims.
+func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
+	if a, ok := c.Locals(clientIPLocal).(netip.Addr); ok {
+		return a
+	}
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	addr := peer.Unmap()
+	if s.trusted(addr) {
+		hops := strings.Split(c.Get(fiber.HeaderXForwardedFor), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			addr = h.Unmap()
+			if !s.trusted(addr) {
+				break
+			}
+		}
+	}
+	c.Locals(clientIPLocal, addr)
+	return addr
 }
 
-func client(c *fiber.Ctx) auth.Client {
-	return auth.Client{IP: clientAddr(c), RequestID: requestID(c), DeviceCredential: c.Get(HeaderDeviceCredential)}
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) client(c *fiber.Ctx) auth.Client {
+	return auth.Client{IP: s.clientAddr(c), RequestID: requestID(c), DeviceCredential: c.Get(HeaderDeviceCredential)}
 }
 
 // authenticate resolves the bearer token into the actor, checked against the
@@ -138,7 +179,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if !ok || token == "" {
 		return backend.E(backend.KindUnauthorized, auth.CodeUnauthorized, "send Authorization: Bearer <access_token>")
 	}
-	a, err := s.Auth.Authenticate(c.UserContext(), client(c), strings.TrimSpace(token))
+	a, err := s.Auth.Authenticate(c.UserContext(), s.client(c), strings.TrimSpace(token))
 	if err != nil {
 		return err
 	}

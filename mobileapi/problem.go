@@ -172,6 +172,7 @@ var messages = map[string]msg{
 	"staff.invalid":                  {"Dati del personale non validi", "Invalid staff data"},
 	"staff.weak_password":            {"Password troppo debole (almeno 12 caratteri)", "Password too weak (at least 12 characters)"},
 	"staff.not_found":                {"Operatore non trovato", "Staff member not found"},
+	"staff.self_change":              {"Un altro amministratore deve modificare i tuoi accessi", "Another admin must change your access"},
 	"staff.self_disable":             {"Non puoi disattivare il tuo account", "You cannot disable your own account"},
 	"device.invalid":                 {"Dati del dispositivo non validi", "Invalid device data"},
 	"device.not_found":               {"Dispositivo non trovato", "Device not found"},

@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"math"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -170,7 +171,7 @@ type residentPatchJSON struct {
 }
 
 func requireVersion(v int) error {
-	if v < 1 {
+	if v < 1 || v > math.MaxInt32 {
 		return backend.Invalid("request.version_required", "version", "send the version you read")
 	}
 	return nil
@@ -410,7 +411,7 @@ func (s *Server) putPhoto(c *fiber.Ctx) error {
 	if ct := mediaType(c); ct != "image/jpeg" && ct != "image/png" {
 		return &backend.Error{Kind: backend.KindUnsupported, Code: "request.unsupported_media_type", Detail: "send image/jpeg or image/png"}
 	}
-	if err := s.Residents.SetPhoto(c.UserContext(), actor(c), id, c.Body()); err != nil {
+	if err := s.Residents.SetPhoto(c.UserContext(), actor(c), id, body(c)); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

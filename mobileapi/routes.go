@@ -70,6 +70,7 @@ func (s *Server) routes() {
 	// Sign-in calls are also bounded per client address, on top of the
 	// per-account and per-device lockout kept in PostgreSQL.
 	authLimit := limiter.New(limiter.Config{Max: max(s.cfg.AuthRatePerMinute, 1), Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string { return s.clientAddr(c).String() },
 		LimitReached: func(c *fiber.Ctx) error { return fiber.ErrTooManyRequests }})
 	for _, r := range s.Routes() {
 		handlers := []fiber.Handler{}

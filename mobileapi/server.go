@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -66,6 +67,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	cfg     Config
+	proxies []netip.Prefix
 	log     *slog.Logger
 	app     *fiber.App
 	metrics *httpMetrics
@@ -73,39 +75,29 @@ type Server struct {
 
 // New builds the API with its middleware and routes.
 func New(cfg Config, d Deps) *Server {
-	s := &Server{Deps: d, cfg: cfg, log: d.Log}
+	s := &Server{Deps: d, cfg: cfg, log: d.Log, proxies: parseProxies(cfg.TrustedProxies)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	s.app = fiber.New(fiber.Config{
 		// Immutable: strings from the context are copied, so nothing that
 		// outlives a handler can be overwritten by the next request.
-		Immutable:               true,
-		BodyLimit:               cfg.BodyLimit,
-		ReadTimeout:             cfg.ReadTimeout,
-		WriteTimeout:            cfg.WriteTimeout,
-		IdleTimeout:             cfg.IdleTimeout,
-		ErrorHandler:            s.errorHandler,
-		DisableStartupMessage:   true,
-		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
-		TrustedProxies:          cfg.TrustedProxies,
-		ProxyHeader:             proxyHeader(cfg),
-		JSONEncoder:             jsonMarshal,
-		JSONDecoder:             json.Unmarshal,
-		AppName:                 "corsia",
-		ServerHeader:            "",
-		ReadBufferSize:          8192,
+		Immutable:             true,
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		JSONEncoder:           jsonMarshal,
+		JSONDecoder:           json.Unmarshal,
+		AppName:               "corsia",
+		ServerHeader:          "",
+		ReadBufferSize:        8192,
 	})
 	s.metrics = newHTTPMetrics(d.Metrics)
 	s.routes()
 	return s
-}
-
-func proxyHeader(cfg Config) string {
-	if len(cfg.TrustedProxies) > 0 {
-		return fiber.HeaderXForwardedFor
-	}
-	return ""
 }
 
 // App returns the Fiber app, for tests (app.Test) and for serving.
@@ -116,6 +108,20 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 
 // Shutdown stops accepting connections and waits for in-flight requests.
 func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// parseProxies reads addresses and CIDR prefixes; bad entries are dropped
+// (configuration is validated at start-up by the binary).
+func parseProxies(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range list {
+		if pre, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pre.Masked())
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 

@@ -122,6 +122,9 @@ func Heartbeat(rdb redis.UniversalClient, prefix string) Job {
 
 // Alive reports whether any worker process has a fresh heartbeat.
 func Alive(ctx context.Context, rdb redis.UniversalClient, prefix string) (bool, error) {
-	keys, _, err := rdb.Scan(ctx, 0, HeartbeatKey(prefix)+"*", 100).Result()
-	return len(keys) > 0, err
+	it := rdb.Scan(ctx, 0, HeartbeatKey(prefix)+"*", 1000).Iterator()
+	if it.Next(ctx) {
+		return true, nil
+	}
+	return false, it.Err()
 }

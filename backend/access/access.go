@@ -112,7 +112,10 @@ func SeesWard(a *backend.Actor, facility, ward uuid.UUID) bool {
 // Target is what an action on a resident is about.
 type Target struct {
 	FacilityID uuid.UUID
-	WardID     uuid.UUID // uuid.Nil for a resident with no current ward (discharged)
+	WardID     uuid.UUID // the resident's ward (the last one, once discharged)
+	// Current: the resident is admitted or temporarily in hospital. Care,
+	// and so ward-scoped access, ends with the stay.
+	Current bool
 	// GrantReason is the reason of an active break-the-glass grant the actor
 	// holds on this resident, or "" when she holds none.
 	GrantReason string
@@ -131,16 +134,19 @@ type Decision struct {
 }
 
 // Decide rules on action by a on the resident described by t. Facility
-// isolation is absolute; within a facility the resident must be on one of the
-// actor's wards, or the actor must see the whole facility, or hold a live
-// break-the-glass grant.
+// isolation is absolute. Within a facility the resident is visible when she
+// is currently on one of the actor's wards, when the actor sees the whole
+// facility, or under a live break-the-glass grant. Acting (anything but
+// reading) needs more: the resident currently on one of the actor's own
+// wards. Facility-wide sight and break-the-glass are for reading.
 func Decide(a *backend.Actor, action Action, t Target) Decision {
 	if a == nil || t.FacilityID != a.FacilityID || !Can(a, ReadResident) {
 		return Decision{}
 	}
 	var d Decision
+	onOwnWard := t.Current && t.WardID != uuid.Nil && a.AssignedTo(t.WardID)
 	switch {
-	case SeesWholeFacility(a), t.WardID != uuid.Nil && a.AssignedTo(t.WardID):
+	case onOwnWard, SeesWholeFacility(a):
 		d.Visible = true
 	case t.GrantReason != "" && Can(a, BreakGlass):
 		d.Visible = true
@@ -149,8 +155,14 @@ func Decide(a *backend.Actor, action Action, t Target) Decision {
 	if !d.Visible {
 		return d
 	}
-	d.Allowed = Can(a, action)
+	d.Allowed = Can(a, action) && (action == ReadResident || onOwnWard)
 	return d
+}
+
+// CanActOnWard reports whether the actor may act (not only look) on ward's
+// residents: the action is in her roles and the ward is one of hers.
+func CanActOnWard(a *backend.Actor, action Action, facility, ward uuid.UUID) bool {
+	return a != nil && facility == a.FacilityID && Can(a, action) && a.AssignedTo(ward)
 }
 
 // Matrix returns a copy of the role × action table, for documentation and

@@ -65,18 +65,24 @@ func TestDecideScopes(t *testing.T) {
 		allowed bool
 		glass   string
 	}{
-		{"nurse own ward", nurse, ReadResident, Target{FacilityID: fac, WardID: wardA}, true, true, ""},
-		{"nurse other ward", nurse, ReadResident, Target{FacilityID: fac, WardID: wardB}, false, false, ""},
-		{"nurse other facility same ward id", nurse, ReadResident, Target{FacilityID: other, WardID: wardA}, false, false, ""},
-		{"nurse break-glass", nurse, ReadResident, Target{FacilityID: fac, WardID: wardB, GrantReason: "r"}, true, true, "r"},
+		{"nurse own ward", nurse, ReadResident, Target{FacilityID: fac, WardID: wardA, Current: true}, true, true, ""},
+		{"nurse other ward", nurse, ReadResident, Target{FacilityID: fac, WardID: wardB, Current: true}, false, false, ""},
+		{"nurse other facility same ward id", nurse, ReadResident, Target{FacilityID: other, WardID: wardA, Current: true}, false, false, ""},
+		{"nurse break-glass", nurse, ReadResident, Target{FacilityID: fac, WardID: wardB, Current: true, GrantReason: "r"}, true, true, "r"},
 		{"nurse grant in other facility", nurse, ReadResident, Target{FacilityID: other, WardID: wardB, GrantReason: "r"}, false, false, ""},
-		{"lead other ward", lead, ReadResident, Target{FacilityID: fac, WardID: wardB}, true, true, ""},
-		{"lead other facility", lead, ReadResident, Target{FacilityID: other, WardID: wardB}, false, false, ""},
-		{"oss own ward edit", oss, EditResident, Target{FacilityID: fac, WardID: wardA}, true, false, ""},
-		{"oss grant ignored", oss, ReadResident, Target{FacilityID: fac, WardID: wardB, GrantReason: "r"}, false, false, ""},
-		{"admin sees no resident", admin, ReadResident, Target{FacilityID: fac, WardID: wardA}, false, false, ""},
+		{"lead other ward", lead, ReadResident, Target{FacilityID: fac, WardID: wardB, Current: true}, true, true, ""},
+		{"lead other facility", lead, ReadResident, Target{FacilityID: other, WardID: wardB, Current: true}, false, false, ""},
+		{"oss own ward edit", oss, EditResident, Target{FacilityID: fac, WardID: wardA, Current: true}, true, false, ""},
+		{"oss grant ignored", oss, ReadResident, Target{FacilityID: fac, WardID: wardB, Current: true, GrantReason: "r"}, false, false, ""},
+		{"admin sees no resident", admin, ReadResident, Target{FacilityID: fac, WardID: wardA, Current: true}, false, false, ""},
 		{"discharged resident, no ward", nurse, ReadResident, Target{FacilityID: fac}, false, false, ""},
-		{"nil actor", nil, ReadResident, Target{FacilityID: fac, WardID: wardA}, false, false, ""},
+		{"discharged from her ward: care has ended", nurse, ReadResident, Target{FacilityID: fac, WardID: wardA}, false, false, ""},
+		{"discharged: the lead still reads", lead, ReadResident, Target{FacilityID: fac, WardID: wardA}, true, true, ""},
+		{"discharged: nobody edits", lead, EditResident, Target{FacilityID: fac, WardID: wardA}, true, false, ""},
+		{"lead acts on her ward", lead, EditResident, Target{FacilityID: fac, WardID: wardA, Current: true}, true, true, ""},
+		{"lead only reads other wards", lead, EditResident, Target{FacilityID: fac, WardID: wardB, Current: true}, true, false, ""},
+		{"break-glass is read-only", nurse, EditResident, Target{FacilityID: fac, WardID: wardB, Current: true, GrantReason: "r"}, true, false, "r"},
+		{"nil actor", nil, ReadResident, Target{FacilityID: fac, WardID: wardA, Current: true}, false, false, ""},
 	}
 	for _, c := range cases {
 		d := Decide(c.a, c.action, c.target)

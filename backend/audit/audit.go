@@ -8,6 +8,9 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -93,15 +96,41 @@ type Cursor struct {
 // IsZero reports whether the cursor is unset.
 func (c Cursor) IsZero() bool { return c.At.IsZero() }
 
-// Link is one row of a chain as the verifier sees it: the stored hashes and
-// the hash recomputed from the stored fields.
+// Link is one stored event of a chain with its stored hashes. Chain, Seq and
+// ID mirror the event's, for reports.
 type Link struct {
-	Chain      int16
-	Seq        int64
-	ID         uuid.UUID
-	PrevHash   []byte
-	Hash       []byte
-	Recomputed []byte
+	Event
+	PrevHash []byte
+	Hash     []byte
+}
+
+// Hash is an event's link: SHA-256 over the previous hash and the event's
+// fields, each written as "<byte length>:<text>" — the same bytes the
+// database's audit_event_hash() hashes. Recomputing it here means verifying
+// the chain does not depend on trusting a function stored in the database.
+func Hash(prev []byte, e Event) []byte {
+	id := func(u uuid.UUID) string {
+		if u == uuid.Nil {
+			return ""
+		}
+		return u.String()
+	}
+	listed := make([]string, len(e.ResidentIDs))
+	for i, r := range e.ResidentIDs {
+		listed[i] = r.String()
+	}
+	fields := []string{
+		e.FacilityID.String(), strconv.Itoa(int(e.Chain)), strconv.FormatInt(e.Seq, 10), e.ID.String(),
+		strconv.FormatInt(e.OccurredAt.UnixMicro(), 10), id(e.ActorID), strings.Join(e.ActorRoles, ","),
+		id(e.DeviceID), e.IP, e.Action, e.ResourceType, e.ResourceID, id(e.ResidentID), strings.Join(listed, ","),
+		string(e.Outcome), e.Detail, e.BreakGlass, e.RequestID,
+	}
+	h := sha256.New()
+	h.Write(prev)
+	for _, f := range fields {
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
+	}
+	return h.Sum(nil)
 }
 
 // Head is the chain head the database keeps: the last sequence and hash.
@@ -160,7 +189,7 @@ func (v *Verifier) Check(l Link) bool {
 	v.report.Events++
 	prev, seen := v.last[l.Chain]
 	if !seen {
-		prev = Link{Chain: l.Chain, Hash: Genesis}
+		prev = Link{Hash: Genesis}
 	}
 	id := l.ID
 	switch {
@@ -168,7 +197,7 @@ func (v *Verifier) Check(l Link) bool {
 		v.fail(l.Chain, l.Seq, &id, "sequence gap: an event before this one is missing")
 	case !bytes.Equal(l.PrevHash, prev.Hash):
 		v.fail(l.Chain, l.Seq, &id, "previous-hash mismatch: the preceding event was altered or replaced")
-	case !bytes.Equal(l.Hash, l.Recomputed):
+	case !bytes.Equal(l.Hash, Hash(l.PrevHash, l.Event)):
 		v.fail(l.Chain, l.Seq, &id, "content hash mismatch: this event was altered after it was written")
 	default:
 		v.last[l.Chain] = l

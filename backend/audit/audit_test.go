@@ -1,8 +1,8 @@
 package audit
 
 import (
-	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -10,10 +10,13 @@ import (
 func chainOf(n int, chain int16) []Link {
 	var out []Link
 	prev := Genesis
+	fac := uuid.New()
 	for i := 1; i <= n; i++ {
-		h := sha256.Sum256(append(append([]byte{}, prev...), byte(i), byte(chain)))
-		out = append(out, Link{Chain: chain, Seq: int64(i), ID: uuid.New(), PrevHash: prev, Hash: h[:], Recomputed: h[:]})
-		prev = h[:]
+		e := Event{FacilityID: fac, Chain: chain, Seq: int64(i), ID: uuid.New(), OccurredAt: time.Now(),
+			Action: "resident.read", ResourceType: "resident", Outcome: Success, ResidentIDs: []uuid.UUID{uuid.New()}}
+		h := Hash(prev, e)
+		out = append(out, Link{Event: e, PrevHash: prev, Hash: h})
+		prev = h
 	}
 	return out
 }
@@ -47,7 +50,7 @@ func TestVerifier(t *testing.T) {
 	}
 
 	altered := append([]Link{}, all...)
-	altered[2].Recomputed = []byte("different")
+	altered[2].Outcome = Denied
 	if r := verify(altered, heads); r.OK || *r.BrokenChain != 0 || r.BrokenSeq != 3 || *r.BrokenID != altered[2].ID {
 		t.Fatalf("altered content: %+v", r)
 	}
@@ -71,5 +74,17 @@ func TestVerifier(t *testing.T) {
 	}
 	if r := verify(nil, map[int16]Head{}); !r.OK {
 		t.Fatalf("empty trail: %+v", r)
+	}
+}
+
+// Length prefixes keep field boundaries: moving text from one field to the
+// next changes the hash.
+func TestHashSeparatesFields(t *testing.T) {
+	t.Parallel()
+	e := Event{FacilityID: uuid.New(), ID: uuid.New(), Action: "a.b", ResourceType: "res", ResourceID: "x"}
+	f := e
+	f.ResourceType, f.ResourceID = "re", "sx"
+	if string(Hash(Genesis, e)) == string(Hash(Genesis, f)) {
+		t.Fatal("shifting a character between fields kept the hash")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -66,18 +67,18 @@ type Store interface {
 	AccountByUsername(ctx context.Context, username string) (Account, error)
 	AccountByBadge(ctx context.Context, facility uuid.UUID, badge string) (Account, error)
 	Device(ctx context.Context, id uuid.UUID) (Device, error)
-	// Failures returns the key's lock, if any.
-	LockedUntil(ctx context.Context, key string) (time.Time, error)
-	// RecordFailure counts a failure on key (forgetting failures older than
-	// window) and sets the lock computed by lock from the new count.
-	RecordFailure(ctx context.Context, key string, window time.Duration, lock func(failures int) time.Duration) (int, error)
+	// Reserve atomically counts an attempt on key (forgetting counts older
+	// than window) and sets the lock computed by lock from the new count. A
+	// key that is locked is not counted: Reserve returns 0 and the lock's end.
+	Reserve(ctx context.Context, key string, window time.Duration, lock func(count int) time.Duration) (int, time.Time, error)
 	ClearFailures(ctx context.Context, key string) error
 	CreateSession(ctx context.Context, s Session, access, refresh IssuedToken, ev audit.Event) error
 	// RotateRefresh spends the refresh token with digest old and stores the
 	// new pair, after check approves the session. A token already spent
 	// revokes its session and returns ErrRefreshReuse.
 	RotateRefresh(ctx context.Context, old []byte, check func(Session) error, access, refresh IssuedToken) (Session, error)
-	RevokeSession(ctx context.Context, id uuid.UUID, reason string) error
+	// RevokeSession ends a sign-in and writes ev in the same transaction.
+	RevokeSession(ctx context.Context, id uuid.UUID, reason string, ev audit.Event) error
 	// Principal resolves an unexpired access token with its session, staff
 	// member (roles, wards) and device as they are now.
 	Principal(ctx context.Context, accessDigest []byte) (Principal, error)
@@ -168,31 +169,56 @@ func (s *Service) device(ctx context.Context, cred string) (Device, error) {
 	return d, nil
 }
 
-// checkLock refuses an attempt on a locked key.
-func (s *Service) checkLock(ctx context.Context, key string) error {
-	until, err := s.Store.LockedUntil(ctx, key)
-	if err != nil {
-		return err
-	}
-	if now := s.Clock.Now(); until.After(now) {
-		e := backend.E(backend.KindTooMany, CodeLocked, "too many failed attempts; try again later")
-		e.RetryAfter = int(until.Sub(now).Seconds()) + 1
-		return e
+// throttled is one throttle key of an attempt and the count it reserved.
+type throttled struct {
+	key      string
+	throttle Throttle
+	count    int
+}
+
+// reserve counts the attempt on every key before the secret is checked, and
+// refuses it when a key is locked. Counting first (and clearing on success)
+// means parallel guesses cannot all slip in before the first failure is
+// recorded. Keys are taken in a fixed order so concurrent attempts never
+// deadlock on them.
+func (s *Service) reserve(ctx context.Context, keys []throttled) error {
+	sort.Slice(keys, func(i, j int) bool { return keys[i].key < keys[j].key })
+	for i := range keys {
+		t := keys[i].throttle
+		n, until, err := s.Store.Reserve(ctx, keys[i].key, t.Window, func(n int) time.Duration { d, _ := t.Lock(n); return d })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			e := backend.E(backend.KindTooMany, CodeLocked, "too many failed attempts; try again later")
+			e.RetryAfter = int(time.Until(until).Seconds()) + 1
+			return e
+		}
+		keys[i].count = n
 	}
 	return nil
 }
 
-// fail counts a failure on each key and audits it, and the lockout if one
-// starts now.
-func (s *Service) fail(ctx context.Context, c Client, facility, staff uuid.UUID, keys map[string]Throttle) error {
-	events := []audit.Event{s.event(c, facility, staff, "auth.login", audit.Failure, CodeBadCredentials)}
-	for key, t := range keys {
-		n, err := s.Store.RecordFailure(ctx, key, t.Window, func(n int) time.Duration { d, _ := t.Lock(n); return d })
-		if err != nil {
-			return err
-		}
-		if n == t.LockAfter {
-			events = append(events, s.event(c, facility, staff, "auth.lockout", audit.Denied, strings.SplitN(key, ":", 2)[0]))
+// refused audits an attempt refused because a key is locked.
+func (s *Service) refused(ctx context.Context, c Client, facility, staff, device uuid.UUID, err error) error {
+	ev := s.event(c, facility, staff, "auth.login", audit.Denied, CodeLocked)
+	ev.DeviceID = device
+	if aerr := s.Store.AppendAudit(ctx, ev); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+// fail audits a failed attempt, and the lockout when this failure starts one.
+func (s *Service) fail(ctx context.Context, c Client, facility, staff, device uuid.UUID, keys []throttled) error {
+	ev := s.event(c, facility, staff, "auth.login", audit.Failure, CodeBadCredentials)
+	ev.DeviceID = device
+	events := []audit.Event{ev}
+	for _, k := range keys {
+		if k.count == k.throttle.LockAfter {
+			lock := s.event(c, facility, staff, "auth.lockout", audit.Denied, strings.SplitN(k.key, ":", 2)[0])
+			lock.DeviceID = device
+			events = append(events, lock)
 		}
 	}
 	if err := s.Store.AppendAudit(ctx, events...); err != nil {
@@ -217,33 +243,34 @@ func (s *Service) Login(ctx context.Context, c Client, username, password string
 	if err != nil && !backend.IsKind(err, backend.KindNotFound) {
 		return Tokens{}, err
 	}
+	// Password failures are counted apart from badge failures: guessing a
+	// nurse's password from outside must not lock her out of the ward
+	// tablet in the middle of a drug round.
 	key := "user:" + username
 	facility := audit.SystemFacility
 	if known {
-		key, facility = "staff:"+acct.StaffID.String(), acct.FacilityID
+		key, facility = "staff:"+acct.StaffID.String()+":password", acct.FacilityID
 	}
-	keys := map[string]Throttle{key: AccountThrottle}
+	keys := []throttled{{key: key, throttle: AccountThrottle}}
 	if dev.ID != uuid.Nil {
-		keys["device:"+dev.ID.String()] = DeviceThrottle
+		keys = append(keys, throttled{key: "device:" + dev.ID.String(), throttle: DeviceThrottle})
 	}
-	for k := range keys {
-		if err := s.checkLock(ctx, k); err != nil {
-			_ = s.Store.AppendAudit(ctx, s.event(c, facility, acct.StaffID, "auth.login", audit.Denied, CodeLocked))
-			return Tokens{}, err
-		}
+	if err := s.reserve(ctx, keys); err != nil {
+		return Tokens{}, s.refused(ctx, c, facility, acct.StaffID, dev.ID, err)
 	}
 	ok, err := s.Hasher.Verify(ctx, password, acct.PasswordHash)
 	if err != nil {
 		return Tokens{}, backend.Internal(err, "verify password")
 	}
 	if !ok || !acct.Active || (dev.ID != uuid.Nil && dev.FacilityID != acct.FacilityID) {
-		return Tokens{}, s.fail(ctx, c, facility, acct.StaffID, keys)
+		return Tokens{}, s.fail(ctx, c, facility, acct.StaffID, dev.ID, keys)
 	}
 	return s.start(ctx, c, acct, dev, "password", keys)
 }
 
 // Badge signs in with a badge and PIN on an enrolled device: the way a nurse
-// takes over a shared ward tablet in seconds.
+// takes over a shared ward tablet in seconds. The device's other sessions end:
+// the previous nurse's sign-in does not linger on a shared tablet.
 func (s *Service) Badge(ctx context.Context, c Client, badge, pin string) (Tokens, error) {
 	if c.DeviceCredential == "" {
 		return Tokens{}, backend.E(backend.KindUnauthorized, CodeDeviceRequired, "badge sign-in works only on an enrolled device")
@@ -259,36 +286,33 @@ func (s *Service) Badge(ctx context.Context, c Client, badge, pin string) (Token
 	if !ValidPIN(pin) {
 		return Tokens{}, backend.Invalid(CodeBadRequest, "pin", "the PIN is 4 to 6 digits")
 	}
-	keys := map[string]Throttle{"device:" + dev.ID.String(): DeviceThrottle}
+	keys := []throttled{{key: "device:" + dev.ID.String(), throttle: DeviceThrottle}}
 	acct, err := s.Store.AccountByBadge(ctx, dev.FacilityID, code)
 	if err != nil && !backend.IsKind(err, backend.KindNotFound) {
 		return Tokens{}, err
 	}
 	if acct.StaffID != uuid.Nil {
-		keys["staff:"+acct.StaffID.String()] = AccountThrottle
+		keys = append(keys, throttled{key: "staff:" + acct.StaffID.String() + ":badge", throttle: AccountThrottle})
 	} else {
-		keys["badge:"+dev.FacilityID.String()+":"+code] = AccountThrottle
+		keys = append(keys, throttled{key: "badge:" + dev.FacilityID.String() + ":" + code, throttle: AccountThrottle})
 	}
-	for k := range keys {
-		if err := s.checkLock(ctx, k); err != nil {
-			_ = s.Store.AppendAudit(ctx, s.event(c, dev.FacilityID, acct.StaffID, "auth.login", audit.Denied, CodeLocked))
-			return Tokens{}, err
-		}
+	if err := s.reserve(ctx, keys); err != nil {
+		return Tokens{}, s.refused(ctx, c, dev.FacilityID, acct.StaffID, dev.ID, err)
 	}
 	ok, err := s.Hasher.Verify(ctx, pin, acct.PINHash)
 	if err != nil {
 		return Tokens{}, backend.Internal(err, "verify pin")
 	}
 	if !ok || !acct.Active {
-		return Tokens{}, s.fail(ctx, c, dev.FacilityID, acct.StaffID, keys)
+		return Tokens{}, s.fail(ctx, c, dev.FacilityID, acct.StaffID, dev.ID, keys)
 	}
 	return s.start(ctx, c, acct, dev, "badge", keys)
 }
 
 // start opens a session after a successful sign-in.
-func (s *Service) start(ctx context.Context, c Client, acct Account, dev Device, method string, keys map[string]Throttle) (Tokens, error) {
-	for k := range keys {
-		if err := s.Store.ClearFailures(ctx, k); err != nil {
+func (s *Service) start(ctx context.Context, c Client, acct Account, dev Device, method string, keys []throttled) (Tokens, error) {
+	for _, k := range keys {
+		if err := s.Store.ClearFailures(ctx, k.key); err != nil {
 			return Tokens{}, err
 		}
 	}
@@ -367,11 +391,8 @@ func (s *Service) Refresh(ctx context.Context, c Client, refreshToken string) (T
 
 // Logout ends the actor's sign-in: every token of the family stops working.
 func (s *Service) Logout(ctx context.Context, a *backend.Actor) error {
-	if err := s.Store.RevokeSession(ctx, a.SessionID, "logout"); err != nil {
-		return err
-	}
 	ev := audit.By(a, "auth.logout", "session", a.SessionID.String(), uuid.Nil, audit.Success)
-	return s.Store.AppendAudit(ctx, ev)
+	return s.Store.RevokeSession(ctx, a.SessionID, "logout", ev)
 }
 
 // Authenticate resolves an access token into the acting staff member, as she

@@ -6,6 +6,7 @@ package facility
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -177,6 +178,7 @@ func (s *Service) CreateMember(ctx context.Context, a *backend.Actor, n NewMembe
 	m := n.Member
 	m.ID, m.BadgeCode, m.Active, m.HasPIN, m.Version = uuid.New(), codes.NewIdent(codes.BadgePrefix), true, pin != "", 1
 	ev := audit.By(a, "staff.create", "staff", m.ID.String(), uuid.Nil, audit.Success)
+	ev.Detail = accessDetail(m.Roles, m.WardIDs, true)
 	if err := s.Store.InsertMember(ctx, a.FacilityID, m, pw, pin, ev); err != nil {
 		return Member{}, err
 	}
@@ -193,8 +195,10 @@ func (s *Service) UpdateMember(ctx context.Context, a *backend.Actor, id uuid.UU
 	if err := validRoles(roles); err != nil {
 		return Member{}, err
 	}
-	if id == a.StaffID && !active {
-		return Member{}, backend.Invalid("staff.self_disable", "active", "you cannot disable your own account")
+	// Nobody changes her own access: an admin cannot grant herself a
+	// clinical role, nor disable herself by mistake.
+	if id == a.StaffID {
+		return Member{}, backend.E(backend.KindForbidden, "staff.self_change", "another admin must change your access")
 	}
 	m := Member{ID: id, Roles: roles, WardIDs: wards, Active: active, Version: version}
 	detail := "update"
@@ -202,10 +206,24 @@ func (s *Service) UpdateMember(ctx context.Context, a *backend.Actor, id uuid.UU
 		detail = "disable"
 	}
 	ev := audit.By(a, "staff."+detail, "staff", id.String(), uuid.Nil, audit.Success)
+	ev.Detail = accessDetail(roles, wards, active)
 	if err := s.Store.UpdateMember(ctx, a.FacilityID, &m, ev); err != nil {
 		return Member{}, err
 	}
 	return m, nil
+}
+
+// accessDetail summarises granted access for the audit trail.
+func accessDetail(roles []backend.Role, wards []uuid.UUID, active bool) string {
+	rs := make([]string, len(roles))
+	for i, r := range roles {
+		rs[i] = string(r)
+	}
+	ws := make([]string, len(wards))
+	for i, w := range wards {
+		ws[i] = w.String()
+	}
+	return fmt.Sprintf("roles=%s wards=%s active=%t", strings.Join(rs, ","), strings.Join(ws, ","), active)
 }
 
 var deviceKinds = []string{"ward_tablet", "phone", "workstation"}

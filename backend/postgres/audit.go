@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/google/uuid"
@@ -59,47 +61,67 @@ func (db *DB) AppendAudit(ctx context.Context, events ...audit.Event) error {
 	return db.inTx(ctx, nil, func(tx pgx.Tx) error { return appendAudit(ctx, tx, events...) })
 }
 
-// ListAudit lists events newest first within f.FacilityID.
+const auditColumns = `e.facility_id, e.chain, e.seq, e.id, e.occurred_at, e.actor_id, e.actor_roles, e.device_id,
+	e.ip, e.action, e.resource_type, e.resource_id, e.resident_id, e.resident_ids, e.outcome, e.detail, e.break_glass,
+	e.request_id`
+
+// auditDest lists scan targets for auditColumns. Nullable ids scan into
+// uuid.UUID as uuid.Nil.
+func auditDest(e *audit.Event) []any {
+	return []any{&e.FacilityID, &e.Chain, &e.Seq, &e.ID, &e.OccurredAt, &e.ActorID, &e.ActorRoles, &e.DeviceID,
+		&e.IP, &e.Action, &e.ResourceType, &e.ResourceID, &e.ResidentID, &e.ResidentIDs, &e.Outcome, &e.Detail,
+		&e.BreakGlass, &e.RequestID}
+}
+
+// ListAudit lists events newest first within f.FacilityID. The query is
+// built with only the conditions asked for, so each one can use its index
+// (a catch-all "$n IS NULL OR ..." would defeat them under generic plans).
 func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT e.facility_id, e.chain, e.seq, e.id, e.occurred_at, e.actor_id, e.actor_roles,
-			e.device_id, e.ip, e.action, e.resource_type, e.resource_id, e.resident_id, e.resident_ids, e.outcome,
-			e.detail, e.break_glass, e.request_id, coalesce(s.given_name || ' ' || s.family_name, '')
+	args := []any{f.FacilityID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var where strings.Builder
+	where.WriteString("e.facility_id = $1")
+	if f.ResidentID != uuid.Nil {
+		// A resident's events: about her, or lists that showed her.
+		p := arg(f.ResidentID)
+		where.WriteString(" AND (e.resident_id = " + p + " OR e.resident_ids @> ARRAY[" + p + "::uuid])")
+	}
+	if f.ActorID != uuid.Nil {
+		where.WriteString(" AND e.actor_id = " + arg(f.ActorID))
+	}
+	if !f.From.IsZero() {
+		where.WriteString(" AND e.occurred_at >= " + arg(f.From))
+	}
+	if !f.To.IsZero() {
+		where.WriteString(" AND e.occurred_at < " + arg(f.To))
+	}
+	if !f.Before.IsZero() {
+		where.WriteString(" AND (e.occurred_at, e.id) < (" + arg(f.Before.At) + ", " + arg(f.Before.ID) + "::uuid)")
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT `+auditColumns+`, coalesce(s.given_name || ' ' || s.family_name, '')
 		FROM audit_events e LEFT JOIN staff s ON s.facility_id = e.facility_id AND s.id = e.actor_id
-		WHERE e.facility_id = $1
-		  AND ($2::uuid IS NULL OR e.resident_id = $2 OR e.resident_ids @> ARRAY[$2::uuid])
-		  AND ($3::uuid IS NULL OR e.actor_id = $3)
-		  AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
-		  AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
-		  AND ($6::timestamptz IS NULL OR (e.occurred_at, e.id) < ($6, $7::uuid))
-		ORDER BY e.occurred_at DESC, e.id DESC LIMIT $8`,
-		f.FacilityID, nullUUID(f.ResidentID), nullUUID(f.ActorID), nullTime(f.From), nullTime(f.To),
-		nullTime(f.Before.At), f.Before.ID, f.Limit)
+		WHERE `+where.String()+` ORDER BY e.occurred_at DESC, e.id DESC LIMIT `+arg(f.Limit), args...)
 	if err != nil {
 		return nil, translate(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) {
 		var e audit.Event
-		var actor, device, resident *uuid.UUID
-		var outcome string
-		err := r.Scan(&e.FacilityID, &e.Chain, &e.Seq, &e.ID, &e.OccurredAt, &actor, &e.ActorRoles, &device, &e.IP,
-			&e.Action, &e.ResourceType, &e.ResourceID, &resident, &e.ResidentIDs, &outcome, &e.Detail, &e.BreakGlass,
-			&e.RequestID, &e.ActorName)
-		e.ActorID, e.DeviceID, e.ResidentID, e.Outcome = deref(actor), deref(device), deref(resident), audit.Outcome(outcome)
+		err := r.Scan(append(auditDest(&e), &e.ActorName)...)
 		return e, err
 	})
 	return out, translate(err)
 }
 
-// WalkChain streams a facility's chain in order with each event's hash
-// recomputed by the same SQL function that wrote it.
+// WalkChain streams a facility's chains in (chain, seq) order with every
+// hashed field, so the verifier can recompute each link itself. It reads in
+// one repeatable-read snapshot, so appends made meanwhile do not look like
+// breaks, and it is never retried: a retry would feed the verifier twice.
 func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.Link) bool) (map[int16]audit.Head, error) {
 	heads := map[int16]audit.Head{}
-	err := db.inTx(ctx, nil, func(tx pgx.Tx) error {
-		// A repeatable-read snapshot: the head and the rows are read as of
-		// one instant, so concurrent appends do not look like breaks.
-		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
-			return err
-		}
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		hrows, err := tx.Query(ctx, "SELECT chain, last_seq, last_hash FROM audit_heads WHERE facility_id = $1", facility)
 		if err != nil {
 			return err
@@ -112,15 +134,15 @@ func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.L
 		}); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT chain, seq, id, prev_hash, hash, audit_event_hash(e)
-			FROM audit_events e WHERE facility_id = $1 ORDER BY chain, seq`, facility)
+		rows, err := tx.Query(ctx, `SELECT `+auditColumns+`, e.prev_hash, e.hash
+			FROM audit_events e WHERE e.facility_id = $1 ORDER BY e.chain, e.seq`, facility)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var l audit.Link
-			if err := rows.Scan(&l.Chain, &l.Seq, &l.ID, &l.PrevHash, &l.Hash, &l.Recomputed); err != nil {
+			if err := rows.Scan(append(auditDest(&l.Event), &l.PrevHash, &l.Hash)...); err != nil {
 				return err
 			}
 			if !fn(l) {
@@ -134,7 +156,10 @@ func (db *DB) WalkChain(ctx context.Context, facility uuid.UUID, fn func(audit.L
 
 // Facilities lists every facility with an audit chain.
 func (db *DB) Facilities(ctx context.Context) ([]uuid.UUID, error) {
-	rows, err := db.Pool.Query(ctx, "SELECT DISTINCT facility_id FROM audit_heads ORDER BY facility_id")
+	// Every facility and every chain head: a facility whose heads were
+	// removed is still verified (and found broken).
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM facilities UNION SELECT facility_id FROM audit_heads
+		UNION SELECT facility_id FROM audit_events WHERE facility_id = '00000000-0000-0000-0000-000000000000' ORDER BY 1`)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -41,36 +41,42 @@ func (s AuthStore) Device(ctx context.Context, id uuid.UUID) (auth.Device, error
 	return d, translate(err)
 }
 
-func (s AuthStore) LockedUntil(ctx context.Context, key string) (time.Time, error) {
-	var until *time.Time
-	err := s.Pool.QueryRow(ctx, "SELECT locked_until FROM auth_throttle WHERE key = $1", key).Scan(&until)
-	if err == pgx.ErrNoRows || until == nil {
-		return time.Time{}, nil
-	}
-	return *until, translate(err)
-}
-
-// RecordFailure increments the key's count atomically (concurrent failures
-// each count) and sets the lock for the new count.
-func (s AuthStore) RecordFailure(ctx context.Context, key string, window time.Duration, lock func(int) time.Duration) (int, error) {
+// Reserve counts an attempt on key under a row lock, so concurrent attempts
+// on the same key are counted one after the other and each sees the lock
+// the previous one set.
+func (s AuthStore) Reserve(ctx context.Context, key string, window time.Duration, lock func(int) time.Duration) (int, time.Time, error) {
 	var n int
+	var until time.Time
 	err := s.inTx(ctx, nil, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO auth_throttle AS t (key, failures, last_failure_at) VALUES ($1, 1, now())
-			ON CONFLICT (key) DO UPDATE SET
-				failures = CASE WHEN t.last_failure_at < now() - $2::interval THEN 1 ELSE t.failures + 1 END,
-				last_failure_at = now()
-			RETURNING failures`, key, window).Scan(&n)
-		if err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO auth_throttle (key, failures, last_failure_at) VALUES ($1, 0, now())
+			ON CONFLICT (key) DO NOTHING`, key); err != nil {
 			return err
 		}
-		var until any
-		if d := lock(n); d > 0 {
-			until = time.Now().Add(d)
+		var failures int
+		var last time.Time
+		var locked *time.Time
+		if err := tx.QueryRow(ctx, `SELECT failures, last_failure_at, locked_until FROM auth_throttle WHERE key = $1 FOR UPDATE`,
+			key).Scan(&failures, &last, &locked); err != nil {
+			return err
 		}
-		_, err = tx.Exec(ctx, "UPDATE auth_throttle SET locked_until = $2 WHERE key = $1", key, until)
+		now := time.Now()
+		if locked != nil && locked.After(now) {
+			n, until = 0, *locked
+			return nil
+		}
+		if now.Sub(last) > window {
+			failures = 0
+		}
+		n = failures + 1
+		var lockedUntil any
+		if d := lock(n); d > 0 {
+			lockedUntil = now.Add(d)
+		}
+		_, err := tx.Exec(ctx, "UPDATE auth_throttle SET failures = $2, last_failure_at = $3, locked_until = $4 WHERE key = $1",
+			key, n, now, lockedUntil)
 		return err
 	})
-	return n, translate(err)
+	return n, until, translate(err)
 }
 
 func (s AuthStore) ClearFailures(ctx context.Context, key string) error {
@@ -89,6 +95,11 @@ func (s AuthStore) CreateSession(ctx context.Context, ss auth.Session, access, r
 			refresh.Digest, ss.ID, refresh.ExpiresAt)
 		if ss.DeviceID != uuid.Nil {
 			b.Queue(`UPDATE devices SET last_seen_at = now() WHERE facility_id = $1 AND id = $2`, ss.FacilityID, ss.DeviceID)
+		}
+		if ss.Method == "badge" {
+			// A shared tablet has one user at a time: the previous sign-in ends.
+			b.Queue(`UPDATE auth_sessions SET revoked_at = now(), revoke_reason = 'device_taken_over'
+				WHERE facility_id = $1 AND device_id = $2 AND id <> $3 AND revoked_at IS NULL`, ss.FacilityID, ss.DeviceID, ss.ID)
 		}
 		b.Queue(auditInsert, auditArgs(ev)...)
 		return translate(tx.SendBatch(ctx, b).Close())
@@ -148,10 +159,14 @@ func (s AuthStore) RotateRefresh(ctx context.Context, old []byte, check func(aut
 	return ss, err
 }
 
-func (s AuthStore) RevokeSession(ctx context.Context, id uuid.UUID, reason string) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE auth_sessions SET revoked_at = now(), revoke_reason = $2
-		WHERE id = $1 AND revoked_at IS NULL`, id, reason)
-	return translate(err)
+func (s AuthStore) RevokeSession(ctx context.Context, id uuid.UUID, reason string, ev audit.Event) error {
+	return s.inTx(ctx, nil, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE auth_sessions SET revoked_at = now(), revoke_reason = $2
+			WHERE id = $1 AND revoked_at IS NULL`, id, reason); err != nil {
+			return translate(err)
+		}
+		return appendAudit(ctx, tx, ev)
+	})
 }
 
 func (s AuthStore) Principal(ctx context.Context, digest []byte) (auth.Principal, error) {
@@ -192,7 +207,13 @@ func (db *DB) PurgeExpiredTokens(ctx context.Context) (int64, error) {
 		}
 		r, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'
 			OR used_at < now() - interval '1 day'`)
-		n = a.RowsAffected() + r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		// Failure counters long past their window and lock.
+		th, err := tx.Exec(ctx, `DELETE FROM auth_throttle WHERE last_failure_at < now() - interval '2 days'
+			AND (locked_until IS NULL OR locked_until < now())`)
+		n = a.RowsAffected() + r.RowsAffected() + th.RowsAffected()
 		return err
 	})
 	return n, translate(err)

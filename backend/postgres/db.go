@@ -178,6 +178,10 @@ func translate(err error) error {
 			return &backend.Error{Kind: backend.KindConflict, Code: "duplicate", Detail: constraintDetail(pgErr), Err: err}
 		case pgErr.Code == "23503":
 			return &backend.Error{Kind: backend.KindInvalid, Code: "invalid_reference", Detail: constraintDetail(pgErr), Err: err}
+		case pgErr.Code == "22021" || pgErr.Code == "22P05" || pgErr.Code == "22003" || pgErr.Code == "22P02" || pgErr.Code == "22007" || pgErr.Code == "22008":
+			// Input the database cannot hold (a NUL byte, a number out of
+			// range, a malformed value): the caller's fault, not ours.
+			return &backend.Error{Kind: backend.KindInvalid, Code: CodeInvalidInput, Err: err}
 		case pgErr.Code == "23514":
 			return &backend.Error{Kind: backend.KindInvalid, Code: CodeInvalidInput, Detail: constraintDetail(pgErr), Err: err}
 		case strings.HasPrefix(pgErr.Code, "CR"):
@@ -192,9 +196,14 @@ func translate(err error) error {
 // CodeInvalidInput mirrors backend.CodeInvalidInput for check violations.
 const CodeInvalidInput = backend.CodeInvalidInput
 
+// constraintDetail says which rule an input broke without naming schema
+// objects or echoing values.
 func constraintDetail(e *pgconn.PgError) string {
-	if e.ConstraintName != "" {
-		return "constraint " + e.ConstraintName
+	switch e.Code {
+	case "23505":
+		return "already exists"
+	case "23503":
+		return "refers to something that does not exist"
 	}
-	return ""
+	return "breaks a data rule"
 }

@@ -64,17 +64,22 @@ func nullString(s string) any {
 
 // insertMember writes a staff member with roles and wards; used by the
 // admin API and by the fixtures loader.
-func insertMember(ctx context.Context, tx pgx.Tx, fac uuid.UUID, m facility.Member, pw, pin string) error {
+func insertMember(ctx context.Context, tx pgx.Tx, fac uuid.UUID, m facility.Member, pw, pin string, by uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO staff (facility_id, id, username, given_name, family_name, password_hash,
 			pin_hash, badge_code, profession_reg, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		fac, m.ID, m.Username, m.GivenName, m.FamilyName, nullString(pw), nullString(pin), nullString(m.BadgeCode),
 		m.ProfessionReg, m.Active); err != nil {
 		return err
 	}
-	return setAccess(ctx, tx, fac, m.ID, m.Roles, m.WardIDs)
+	return setAccess(ctx, tx, fac, m.ID, m.Roles, m.WardIDs, m.Active, by)
 }
 
-func setAccess(ctx context.Context, tx pgx.Tx, fac, id uuid.UUID, roles []backend.Role, wards []uuid.UUID) error {
+// setAccess replaces a member's roles and wards and appends the new state to
+// staff_access_log, so who could see which ward stays answerable.
+func setAccess(ctx context.Context, tx pgx.Tx, fac, id uuid.UUID, roles []backend.Role, wards []uuid.UUID, active bool, by uuid.UUID) error {
+	if wards == nil {
+		wards = []uuid.UUID{}
+	}
 	rs := make([]string, len(roles))
 	for i, r := range roles {
 		rs[i] = string(r)
@@ -84,12 +89,14 @@ func setAccess(ctx context.Context, tx pgx.Tx, fac, id uuid.UUID, roles []backen
 	b.Queue("DELETE FROM ward_assignments WHERE facility_id = $1 AND staff_id = $2", fac, id)
 	b.Queue(`INSERT INTO staff_roles (facility_id, staff_id, role) SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`, fac, id, rs)
 	b.Queue(`INSERT INTO ward_assignments (facility_id, staff_id, ward_id) SELECT $1, $2, unnest($3::uuid[]) ON CONFLICT DO NOTHING`, fac, id, wards)
+	b.Queue(`INSERT INTO staff_access_log (facility_id, staff_id, changed_by, roles, ward_ids, active) VALUES ($1, $2, $3, $4, $5, $6)`,
+		fac, id, nullUUID(by), rs, wards, active)
 	return tx.SendBatch(ctx, b).Close()
 }
 
 func (s FacilityStore) InsertMember(ctx context.Context, fac uuid.UUID, m facility.Member, pw, pin string, ev audit.Event) error {
 	return s.inTx(ctx, nil, func(tx pgx.Tx) error {
-		if err := insertMember(ctx, tx, fac, m, pw, pin); err != nil {
+		if err := insertMember(ctx, tx, fac, m, pw, pin, ev.ActorID); err != nil {
 			return translate(err)
 		}
 		return appendAudit(ctx, tx, ev)
@@ -97,7 +104,7 @@ func (s FacilityStore) InsertMember(ctx context.Context, fac uuid.UUID, m facili
 }
 
 func (s FacilityStore) UpdateMember(ctx context.Context, fac uuid.UUID, m *facility.Member, ev audit.Event) error {
-	return s.inTx(ctx, nil, func(tx pgx.Tx) error {
+	return s.inTx(ctx, &backend.Actor{StaffID: ev.ActorID}, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE staff SET active = $4 WHERE facility_id = $1 AND id = $2 AND version = $3
 			RETURNING version, username, given_name, family_name, coalesce(badge_code, ''), profession_reg, pin_hash IS NOT NULL`,
 			fac, m.ID, m.Version, m.Active).Scan(&m.Version, &m.Username, &m.GivenName, &m.FamilyName, &m.BadgeCode,
@@ -113,7 +120,7 @@ func (s FacilityStore) UpdateMember(ctx context.Context, fac uuid.UUID, m *facil
 		if err != nil {
 			return translate(err)
 		}
-		if err := setAccess(ctx, tx, fac, m.ID, m.Roles, m.WardIDs); err != nil {
+		if err := setAccess(ctx, tx, fac, m.ID, m.Roles, m.WardIDs, m.Active, ev.ActorID); err != nil {
 			return translate(err)
 		}
 		if !m.Active {

@@ -125,7 +125,7 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 				}
 				m.WardIDs = append(m.WardIDs, id)
 			}
-			if err := insertMember(ctx, tx, fid, m, pw, pins[s.Username]); err != nil {
+			if err := insertMember(ctx, tx, fid, m, pw, pins[s.Username], uuid.Nil); err != nil {
 				return fmt.Errorf("staff %s: %w", s.Username, err)
 			}
 		}

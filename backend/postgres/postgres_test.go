@@ -124,6 +124,11 @@ func TestClinicalRowsAreNeverDeleted(t *testing.T) {
 		"UPDATE audit_events SET detail = 'x'",
 		"TRUNCATE audit_events",
 		"DELETE FROM row_history",
+		"DELETE FROM audit_heads",
+		"TRUNCATE residents CASCADE",
+		"TRUNCATE allergies",
+		"TRUNCATE admissions",
+		"TRUNCATE staff CASCADE",
 	} {
 		if _, err := db.Pool.Exec(ctx, sql); err == nil {
 			t.Errorf("%s: succeeded, want refusal", sql)

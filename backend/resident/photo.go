@@ -16,8 +16,12 @@ import (
 // Photo limits: a face for identification at the bedside, not a scan.
 const (
 	MaxPhotoBytes  = 1 << 20
-	MaxPhotoPixels = 4096 * 4096
+	MaxPhotoPixels = 2048 * 2048
 )
+
+// decodeSlots bounds concurrent photo decodes: a 4-megapixel 16-bit PNG
+// takes ~32 MB while it is checked.
+var decodeSlots = make(chan struct{}, 2)
 
 // Photo is a resident's identification photo. A new photo is a new row; the
 // old ones are kept.
@@ -37,9 +41,11 @@ func checkPhoto(data []byte) (string, error) {
 	if err != nil || (format != "jpeg" && format != "png") {
 		return "", bad("not a JPEG or PNG image")
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > MaxPhotoPixels || cfg.Width > 8192 || cfg.Height > 8192 {
-		return "", bad("at most 4096×4096 pixels")
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > 4096 || cfg.Height > 4096 || cfg.Width*cfg.Height > MaxPhotoPixels {
+		return "", bad("at most 4 megapixels")
 	}
+	decodeSlots <- struct{}{}
+	defer func() { <-decodeSlots }()
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return "", bad("the image data is corrupt")
 	}

@@ -200,7 +200,9 @@ func (p Patch) Apply(r *Resident) error {
 	if p.Contacts != nil {
 		r.Contacts = *p.Contacts
 	}
-	return r.Validate(true)
+	// A typed codice fiscale must be valid; an imported one that is flagged
+	// invalid does not block edits of other fields.
+	return r.Validate(p.FiscalCode != nil)
 }
 
 // Validate checks personal data. strictFiscalCode rejects an invalid codice

@@ -58,19 +58,18 @@ type Version struct {
 	Data       map[string]any
 }
 
+// target describes r for an access decision.
+func target(r Resident, grant string) access.Target {
+	return access.Target{FacilityID: r.FacilityID, WardID: r.WardID, GrantReason: grant,
+		Current: r.Status == Admitted || r.Status == Hospitalised}
+}
+
 // Service applies the rules of the resident record.
 type Service struct {
 	Store Store
 	Clock backend.Clock
 	// BreakGlassFor is how long a break-the-glass grant lasts.
 	BreakGlassFor time.Duration
-}
-
-// decide looks up the decision for action on r and, when the resident is not
-// visible, records the denied attempt and returns the not-found error.
-func (s *Service) decide(ctx context.Context, a *backend.Actor, action access.Action, r Resident, grant string) (access.Decision, error) {
-	d := access.Decide(a, action, access.Target{FacilityID: r.FacilityID, WardID: r.WardID, GrantReason: grant})
-	return d, nil
 }
 
 // denied records a refused attempt on a resident. It runs outside the
@@ -98,7 +97,7 @@ func (s *Service) Get(ctx context.Context, a *backend.Actor, id uuid.UUID) (Resi
 	if err != nil {
 		return Resident{}, err
 	}
-	d, _ := s.decide(ctx, a, access.ReadResident, r, grant)
+	d := access.Decide(a, access.ReadResident, target(r, grant))
 	if !d.Allowed {
 		return Resident{}, s.denied(ctx, a, access.ReadResident, "resident", id, backend.ErrResidentNotFound())
 	}
@@ -176,7 +175,7 @@ func (s *Service) write(ctx context.Context, a *backend.Actor, action access.Act
 		if err != nil {
 			return err
 		}
-		d := access.Decide(a, action, access.Target{FacilityID: r.FacilityID, WardID: r.WardID, GrantReason: grant})
+		d := access.Decide(a, action, target(r, grant))
 		if !d.Visible {
 			return backend.ErrResidentNotFound()
 		}
@@ -250,12 +249,13 @@ func (s *Service) Admit(ctx context.Context, a *backend.Actor, in Admission) (Re
 	if err := r.Validate(true); err != nil {
 		return Resident{}, err
 	}
+	deny := func(err error) (Resident, error) {
+		return Resident{}, s.denied(ctx, a, access.AdmitResident, "ward", in.WardID, err)
+	}
 	if !access.Can(a, access.AdmitResident) {
-		return Resident{}, backend.E(backend.KindForbidden, backend.CodeForbidden)
+		return deny(backend.E(backend.KindForbidden, backend.CodeForbidden))
 	}
-	if !access.SeesWard(a, a.FacilityID, in.WardID) {
-		return Resident{}, backend.E(backend.KindNotFound, backend.CodeWardNotFound)
-	}
+
 	if in.AdmittedAt.IsZero() {
 		in.AdmittedAt = s.Clock.Now()
 	}
@@ -263,11 +263,14 @@ func (s *Service) Admit(ctx context.Context, a *backend.Actor, in Admission) (Re
 	r.WardID, r.BedID, r.Status, r.AdmittedAt = in.WardID, in.BedID, Admitted, in.AdmittedAt
 	r.WristbandCode = codes.NewIdent(codes.WristbandPrefix)
 	err := s.Store.Tx(ctx, a, func(tx Tx) error {
-		if ok, err := tx.WardExists(ctx, a.FacilityID, in.WardID); err != nil || !ok {
+		if ok, err := tx.WardExists(ctx, a.FacilityID, in.WardID); err != nil || !ok || !access.SeesWard(a, a.FacilityID, in.WardID) {
 			if err == nil {
 				err = backend.E(backend.KindNotFound, backend.CodeWardNotFound)
 			}
 			return err
+		}
+		if !access.CanActOnWard(a, access.AdmitResident, a.FacilityID, in.WardID) {
+			return backend.E(backend.KindForbidden, backend.CodeForbidden, "you can admit only to your own wards")
 		}
 		if in.BedID != uuid.Nil {
 			free, err := tx.BedFree(ctx, a.FacilityID, in.WardID, in.BedID, uuid.Nil)
@@ -286,6 +289,9 @@ func (s *Service) Admit(ctx context.Context, a *backend.Actor, in Admission) (Re
 		}
 		return tx.AppendAudit(ctx, audit.By(a, string(access.AdmitResident), "resident", r.ID.String(), r.ID, audit.Success))
 	})
+	if backend.IsKind(err, backend.KindNotFound) || backend.IsKind(err, backend.KindForbidden) {
+		return deny(err)
+	}
 	return r, err
 }
 
