@@ -151,6 +151,8 @@ type Report struct {
 	BrokenSeq   int64      `json:"broken_seq,omitempty"`
 	BrokenID    *uuid.UUID `json:"broken_id,omitempty"`
 	Problem     string     `json:"problem,omitempty"`
+	// Heads are the chain heads the walk ended on, to anchor elsewhere.
+	Heads map[int16]Head `json:"-"`
 }
 
 // Store persists and reads events.
@@ -208,7 +210,7 @@ func (v *Verifier) Check(l Link) bool {
 
 // Finish compares the end of each chain with its head and returns the report.
 func (v *Verifier) Finish(heads map[int16]Head) Report {
-	v.report.Chains = len(heads)
+	v.report.Chains, v.report.Heads = len(heads), heads
 	if !v.report.OK {
 		return v.report
 	}

@@ -105,7 +105,14 @@ func (s *Service) Wards(ctx context.Context, a *backend.Actor) ([]Ward, error) {
 	if err != nil {
 		return nil, err
 	}
-	if access.SeesWholeFacility(a) || !access.Can(a, access.ReadResident) {
+	if !access.Can(a, access.ReadResident) {
+		// Admins and auditors get the structure, not who is in it.
+		for i := range all {
+			all[i].Occupied = 0
+		}
+		return all, nil
+	}
+	if access.SeesWholeFacility(a) {
 		return all, nil
 	}
 	out := all[:0]

@@ -69,20 +69,32 @@ func readResident(ctx context.Context, q querier, facility, id, staff uuid.UUID,
 		sql += " FOR UPDATE OF r"
 	}
 	r, grant, err := scanResident(q.QueryRow(ctx, sql, facility, id, staff))
-	if err != nil {
-		return r, "", err
+	if err != nil || !lock {
+		return r, grant, err
 	}
-	rows, err := q.Query(ctx, allergySelect+` WHERE facility_id = $1 AND resident_id = $2 ORDER BY recorded_at, id`, facility, id)
-	if err != nil {
-		return r, "", translate(err)
-	}
-	r.Allergies, err = pgx.CollectRows(rows, scanAllergy)
-	return r, grant, translate(err)
+	r.Allergies, err = allergiesOf(ctx, q, facility, id)
+	return r, grant, err
 }
 
-// ReadResident reads one resident with her allergies.
+func allergiesOf(ctx context.Context, q querier, facility, id uuid.UUID) ([]resident.Allergy, error) {
+	rows, err := q.Query(ctx, allergySelect+` WHERE facility_id = $1 AND resident_id = $2 ORDER BY recorded_at, id`, facility, id)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, scanAllergy)
+	return out, translate(err)
+}
+
+// ReadResident reads one resident's record without her allergies: enough
+// to decide whether the caller may see her, at the same cost whether she is
+// out of scope or absent.
 func (s ResidentStore) ReadResident(ctx context.Context, facility, id, staff uuid.UUID) (resident.Resident, string, error) {
 	return readResident(ctx, s.Pool, facility, id, staff, false)
+}
+
+// Allergies lists a resident's allergies and intolerances.
+func (s ResidentStore) Allergies(ctx context.Context, facility, id uuid.UUID) ([]resident.Allergy, error) {
+	return allergiesOf(ctx, s.Pool, facility, id)
 }
 
 // ResidentIDByWristband resolves a canonical wristband code.

@@ -16,7 +16,9 @@ import (
 // writes. Reads return the actor's live break-the-glass grant reason (or "")
 // with the record, so one round trip answers both "what" and "may she".
 type Store interface {
+	// ReadResident reads the record without allergies (enough to decide).
 	ReadResident(ctx context.Context, facility, id, staff uuid.UUID) (Resident, string, error)
+	Allergies(ctx context.Context, facility, id uuid.UUID) ([]Allergy, error)
 	ResidentIDByWristband(ctx context.Context, facility uuid.UUID, code string) (uuid.UUID, error)
 	// ListWard lists the current residents of a ward; found is false when
 	// the ward does not exist in the facility.
@@ -100,6 +102,9 @@ func (s *Service) Get(ctx context.Context, a *backend.Actor, id uuid.UUID) (Resi
 	d := access.Decide(a, access.ReadResident, target(r, grant))
 	if !d.Allowed {
 		return Resident{}, s.denied(ctx, a, access.ReadResident, "resident", id, backend.ErrResidentNotFound())
+	}
+	if r.Allergies, err = s.Store.Allergies(ctx, a.FacilityID, id); err != nil {
+		return Resident{}, err
 	}
 	ev := audit.By(a, string(access.ReadResident), "resident", id.String(), id, audit.Success)
 	ev.BreakGlass = d.BreakGlass
