@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"runtime/debug"
@@ -127,8 +128,42 @@ func refuseEncodedBodies(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// body is the request body exactly as received: no transparent decompression.
+// body is the request body exactly as received (read by readBody): no
+// transparent decompression.
 func body(c *fiber.Ctx) []byte { return c.Request().Body() }
+
+// scanPath is the one route that takes large bodies (camera photos).
+const scanPath = "/v1/scan/decode"
+
+// readBody reads the streamed body up to the route's limit: 413 before
+// reading when Content-Length already says too much, 413 as soon as a
+// chunked body passes the limit.
+func (s *Server) readBody(c *fiber.Ctx) error {
+	limit := s.cfg.BodyLimit
+	if c.Path() == scanPath {
+		limit = s.cfg.ScanBodyLimit
+	}
+	tooLarge := &backend.Error{Kind: backend.KindTooLarge, Code: "request.too_large",
+		Detail: fmt.Sprintf("at most %d bytes", limit)}
+	if n := c.Request().Header.ContentLength(); n > limit {
+		// The unread body must not be taken for the next request.
+		c.Context().SetConnectionClose()
+		return tooLarge
+	}
+	if stream := c.Request().BodyStream(); stream != nil {
+		data, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+		_ = c.Request().CloseBodyStream()
+		if err != nil {
+			return &backend.Error{Kind: backend.KindInvalid, Code: "request.invalid", Detail: "the body could not be read"}
+		}
+		if len(data) > limit {
+			c.Context().SetConnectionClose()
+			return tooLarge
+		}
+		c.Request().SetBodyRaw(data)
+	}
+	return c.Next()
+}
 
 const clientIPLocal = "client_ip"
 

@@ -62,7 +62,7 @@ func (s *Server) Routes() []Route {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.withDeadline, refuseEncodedBodies)
+	app.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.withDeadline, refuseEncodedBodies, s.readBody)
 	if len(s.cfg.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{AllowOrigins: joinComma(s.cfg.CORSOrigins),
 			AllowHeaders: "Authorization, Content-Type, Accept-Language, X-Request-Id, " + HeaderDeviceCredential}))

@@ -25,6 +25,7 @@ import (
 // Config is the API's share of the service configuration.
 type Config struct {
 	BodyLimit      int           // bytes; requests above it get 413
+	ScanBodyLimit  int           // bytes; the limit for photo uploads to /v1/scan/decode
 	RequestTimeout time.Duration // deadline of every request's context
 	ReadTimeout    time.Duration
 	WriteTimeout   time.Duration
@@ -39,7 +40,7 @@ type Config struct {
 
 // DefaultConfig is sensible for a ward network.
 func DefaultConfig() Config {
-	return Config{BodyLimit: 1 << 20, RequestTimeout: 15 * time.Second, ReadTimeout: 15 * time.Second,
+	return Config{BodyLimit: 1 << 20, ScanBodyLimit: 24 << 20, RequestTimeout: 15 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, AuthRatePerMinute: 60}
 }
 
@@ -82,8 +83,12 @@ func New(cfg Config, d Deps) *Server {
 	s.app = fiber.New(fiber.Config{
 		// Immutable: strings from the context are copied, so nothing that
 		// outlives a handler can be overwritten by the next request.
-		Immutable:             true,
-		BodyLimit:             cfg.BodyLimit,
+		Immutable: true,
+		// Bodies are streamed and read by readBody with the route's own
+		// limit: a photo upload may be 24 MiB, a sign-in never more than the
+		// JSON limit, and nothing is buffered before that is decided.
+		StreamRequestBody:     true,
+		BodyLimit:             max(cfg.BodyLimit, cfg.ScanBodyLimit),
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
