@@ -43,6 +43,12 @@ type Tx interface {
 	InsertAllergy(ctx context.Context, facility uuid.UUID, a *Allergy) error
 	LockAllergy(ctx context.Context, facility, id uuid.UUID) (Allergy, error)
 	SaveAllergy(ctx context.Context, facility uuid.UUID, a *Allergy) error
+	// ResidentGSRN returns the resident's GSRN, assigning the facility's next
+	// one on first use; "" when the facility has no GS1 company prefix.
+	ResidentGSRN(ctx context.Context, facility, resident uuid.UUID) (string, error)
+	WardAndFacility(ctx context.Context, facility, ward uuid.UUID) (string, string, error)
+	// RecordPrint appends a wristband print and returns its copy number.
+	RecordPrint(ctx context.Context, facility, resident, by, device uuid.UUID, format, stock string) (int, error)
 	InsertPhoto(ctx context.Context, facility, resident, id uuid.UUID, contentType string, data []byte, by uuid.UUID) error
 	InsertGrant(ctx context.Context, facility, staff, resident uuid.UUID, reason string, until time.Time) error
 	// WardExists reports whether ward is a ward of facility.
