@@ -104,6 +104,16 @@ func (s ResidentStore) ResidentIDByWristband(ctx context.Context, facility uuid.
 	return id, translate(err)
 }
 
+// ResidentIDByGSRN resolves a GS1 wristband's GSRN (AI 8018).
+func (s ResidentStore) ResidentIDByGSRN(ctx context.Context, facility uuid.UUID, gsrn string) (uuid.UUID, error) {
+	var id *uuid.UUID
+	err := s.Pool.QueryRow(ctx, "SELECT resident_id FROM gsrns WHERE facility_id = $1 AND gsrn = $2", facility, gsrn).Scan(&id)
+	if err == nil && id == nil {
+		return uuid.Nil, backend.E(backend.KindNotFound, backend.CodeNotFound)
+	}
+	return deref(id), translate(err)
+}
+
 // ListWard lists the admitted and hospitalised residents of a ward by bed.
 func (s ResidentStore) ListWard(ctx context.Context, facility, ward uuid.UUID) ([]resident.Summary, bool, error) {
 	var found bool

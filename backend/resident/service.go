@@ -20,6 +20,7 @@ type Store interface {
 	ReadResident(ctx context.Context, facility, id, staff uuid.UUID) (Resident, string, error)
 	Allergies(ctx context.Context, facility, id uuid.UUID) ([]Allergy, error)
 	ResidentIDByWristband(ctx context.Context, facility uuid.UUID, code string) (uuid.UUID, error)
+	ResidentIDByGSRN(ctx context.Context, facility uuid.UUID, gsrn string) (uuid.UUID, error)
 	// ListWard lists the current residents of a ward; found is false when
 	// the ward does not exist in the facility.
 	ListWard(ctx context.Context, facility, ward uuid.UUID) (list []Summary, found bool, err error)
@@ -120,15 +121,25 @@ func (s *Service) Get(ctx context.Context, a *backend.Actor, id uuid.UUID) (Resi
 	return r, nil
 }
 
-// ByWristband resolves a scanned or typed wristband code. A malformed code
-// (bad check character) is a 400; an unknown code and a resident out of the
-// caller's scope are both resident.not_found.
+// ByWristband resolves a scanned or typed wristband: our check-charactered
+// identifier, or a GS1 wristband carrying the resident's GSRN (AI 8018). A
+// malformed code (bad check character) is a 400; an unknown code and a
+// resident out of the caller's scope are both resident.not_found.
 func (s *Service) ByWristband(ctx context.Context, a *backend.Actor, raw string) (Resident, error) {
-	code, err := codes.ParseIdent(raw, codes.WristbandPrefix)
-	if err != nil {
+	var id uuid.UUID
+	in, err := codes.Interpret(raw)
+	switch {
+	case err == nil && in.Kind == codes.ScanWristband:
+		id, err = s.Store.ResidentIDByWristband(ctx, a.FacilityID, in.Wristband)
+	case err == nil && in.GS1 != nil && in.GS1.GSRNRecipient != "":
+		id, err = s.Store.ResidentIDByGSRN(ctx, a.FacilityID, in.GS1.GSRNRecipient)
+	default:
+		_, err := codes.ParseIdent(raw, codes.WristbandPrefix)
+		if err == nil {
+			err = backend.Invalid("wristband.invalid", "wristband", "not a wristband code")
+		}
 		return Resident{}, err
 	}
-	id, err := s.Store.ResidentIDByWristband(ctx, a.FacilityID, code)
 	if backend.IsKind(err, backend.KindNotFound) {
 		return Resident{}, s.denied(ctx, a, access.ReadResident, "wristband", uuid.Nil, backend.ErrResidentNotFound())
 	}
