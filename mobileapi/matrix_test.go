@@ -136,6 +136,9 @@ var matrixRows = []matrixRow{
 	{"PUT", "/v1/residents/:id/photo", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/photo", body: rawBody{"image/png", tinyPNG()}}
 	}, [3]expect{status(editOwn, 204), status(editOther, 204), all(404)}},
+	{"GET", "/v1/residents/:id/wristband", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/wristband?format=zpl"}
+	}, [3]expect{editOwn, editOther, all(404)}},
 	{"POST", "/v1/residents/:id/transfer", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/transfer", body: map[string]any{"version": 1, "ward_id": tg.ward.String()}}
 	}, [3]expect{admitOwn, admitOther, all(404)}},

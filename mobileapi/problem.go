@@ -162,6 +162,7 @@ var messages = map[string]msg{
 	"auth.invalid_credentials":       {"Credenziali non valide", "Invalid credentials"},
 	"auth.invalid_request":           {"Dati di accesso incompleti o malformati", "Sign-in data missing or malformed"},
 	"photo.invalid":                  {"Foto non valida (JPEG o PNG, massimo 1 MiB)", "Invalid photo (JPEG or PNG, at most 1 MiB)"},
+	"label.invalid":                  {"Etichetta non stampabile con questi dati", "The label cannot be printed with these data"},
 	"photo.not_found":                {"Nessuna foto", "No photo"},
 	"request.version_required":       {"Indicare la versione letta", "Send the version you read"},
 	"request.invalid_query":          {"Parametro non valido", "Invalid query parameter"},

@@ -41,6 +41,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/residents/:id/history", false, s.residentHistory},
 		{"GET", "/v1/residents/:id/photo", false, s.getPhoto},
 		{"PUT", "/v1/residents/:id/photo", false, s.putPhoto},
+		{"GET", "/v1/residents/:id/wristband", false, s.wristband},
 		{"POST", "/v1/residents/:id/transfer", false, s.transferResident},
 		{"POST", "/v1/residents/:id/discharge", false, s.dischargeResident},
 		{"POST", "/v1/residents/:id/break-glass", false, s.breakGlass},
