@@ -21,6 +21,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/postgres"
+	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/fixtures"
 	"github.com/corsia-cce/corsia/mobileapi"
 	"github.com/corsia-cce/corsia/schemas"
@@ -269,7 +270,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
+		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"mime/multipart"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,14 @@ var matrixRows = []matrixRow{
 		return req{path: "/v1/residents/" + rid(tg) + "/allergies/" + tg.allergy.String() + "/status",
 			body: map[string]any{"version": 1, "status": "entered_in_error", "reason": "registrata sull'ospite sbagliato"}}
 	}, [3]expect{editOwn, editOther, all(404)}},
+	{"POST", "/v1/scan/decode", func(e *env, tg target) req {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		part, _ := w.CreateFormFile("image", "frame.png")
+		_, _ = part.Write(tinyPNG())
+		_ = w.Close()
+		return req{body: rawBody{w.FormDataContentType(), body.Bytes()}}
+	}, [3]expect{all(422), all(422), all(422)}},
 	{"GET", "/v1/audit", func(e *env, tg target) req {
 		return req{path: "/v1/audit?resident_id=" + rid(tg)}
 	}, [3]expect{{"auditor": 200, "*": 403}, {"auditor": 200, "*": 403}, {"auditor": 200, "*": 403}}},

@@ -48,6 +48,8 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/residents/:id/allergies", false, s.addAllergy},
 		{"POST", "/v1/residents/:id/allergies/:allergy_id/status", false, s.allergyStatus},
 
+		{"POST", "/v1/scan/decode", false, s.decodeScan},
+
 		{"GET", "/v1/audit", false, s.listAudit},
 		{"GET", "/v1/audit/verify", false, s.verifyAudit},
 		{"GET", "/v1/audit/access-report", false, s.accessReport},

@@ -17,6 +17,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +56,7 @@ type Deps struct {
 	Residents *resident.Service
 	Facility  *facility.Service
 	Audit     *audit.Service
+	Scanner   *scan.Decoder
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

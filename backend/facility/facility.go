@@ -85,6 +85,8 @@ type Store interface {
 	InsertDevice(ctx context.Context, facility uuid.UUID, d Device, secretHash []byte, by uuid.UUID, ev audit.Event) error
 	// RevokeDevice marks the device revoked and revokes its sessions.
 	RevokeDevice(ctx context.Context, facility, id, by uuid.UUID, ev audit.Event) error
+	// Colleague finds an active staff member by badge code or GSRN.
+	Colleague(ctx context.Context, facility uuid.UUID, badge, gsrn string) (Colleague, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 }
 
@@ -231,6 +233,24 @@ func accessDetail(roles []backend.Role, wards []uuid.UUID, active bool) string {
 		ws[i] = w.String()
 	}
 	return fmt.Sprintf("roles=%s wards=%s active=%t", strings.Join(rs, ","), strings.Join(ws, ","), active)
+}
+
+// Colleague is who a scanned badge belongs to: enough to put a name on a
+// witness or a handover, nothing more.
+type Colleague struct {
+	ID         uuid.UUID
+	GivenName  string
+	FamilyName string
+	Roles      []backend.Role
+}
+
+// Identify resolves a badge (our identifier or a GSRN for AI 8017) to an
+// active colleague of the same facility.
+func (s *Service) Identify(ctx context.Context, a *backend.Actor, badge, gsrn string) (Colleague, error) {
+	if a == nil {
+		return Colleague{}, backend.E(backend.KindUnauthorized, "auth.unauthorized")
+	}
+	return s.Store.Colleague(ctx, a.FacilityID, badge, gsrn)
 }
 
 var deviceKinds = []string{"ward_tablet", "phone", "workstation"}

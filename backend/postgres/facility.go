@@ -189,6 +189,23 @@ func (s FacilityStore) RevokeDevice(ctx context.Context, fac, id, by uuid.UUID, 
 	})
 }
 
+// Colleague finds an active staff member by badge code or GSRN (AI 8017).
+func (s FacilityStore) Colleague(ctx context.Context, fac uuid.UUID, badge, gsrn string) (facility.Colleague, error) {
+	var c facility.Colleague
+	var roles []string
+	err := s.Pool.QueryRow(ctx, `SELECT s.id, s.given_name, s.family_name,
+			ARRAY(SELECT r.role FROM staff_roles r WHERE r.facility_id = s.facility_id AND r.staff_id = s.id ORDER BY r.role)
+		FROM staff s
+		WHERE s.facility_id = $1 AND s.active
+		  AND (($2 <> '' AND s.badge_code = $2)
+		       OR ($3 <> '' AND s.id = (SELECT staff_id FROM gsrns WHERE facility_id = $1 AND gsrn = $3)))`,
+		fac, badge, gsrn).Scan(&c.ID, &c.GivenName, &c.FamilyName, &roles)
+	for _, r := range roles {
+		c.Roles = append(c.Roles, backend.Role(r))
+	}
+	return c, translate(err)
+}
+
 func (s FacilityStore) AppendAudit(ctx context.Context, events ...audit.Event) error {
 	return s.DB.AppendAudit(ctx, events...)
 }

@@ -1,0 +1,142 @@
+package mobileapi_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"mime/multipart"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/datamatrix"
+)
+
+// postScan sends a photo to /v1/scan/decode as a tablet does.
+func (e *env) postScan(tok string, img []byte, hint string) response {
+	e.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, _ := w.CreateFormFile("image", "frame.png")
+	_, _ = part.Write(img)
+	if hint != "" {
+		_ = w.WriteField("hint", hint)
+	}
+	_ = w.Close()
+	return e.do(req{method: "POST", path: "/v1/scan/decode", token: tok, body: rawBody{w.FormDataContentType(), body.Bytes()}})
+}
+
+// photo places a barcode, scaled up, on a larger grey canvas.
+func photo(t testing.TB, bc barcode.Barcode, scale int) []byte {
+	t.Helper()
+	b := bc.Bounds()
+	canvas := image.NewGray(image.Rect(0, 0, b.Dx()*scale+400, b.Dy()*scale+300))
+	draw.Draw(canvas, canvas.Bounds(), &image.Uniform{color.Gray{Y: 200}}, image.Point{}, draw.Src)
+	white := image.Rect(150, 120, 150+b.Dx()*scale+60, 120+b.Dy()*scale+60)
+	draw.Draw(canvas, white, &image.Uniform{color.White}, image.Point{}, draw.Src)
+	for y := 0; y < b.Dy()*scale; y++ {
+		for x := 0; x < b.Dx()*scale; x++ {
+			canvas.Set(180+x, 150+y, bc.At(b.Min.X+x/scale, b.Min.Y+y/scale))
+		}
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, canvas); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestScanResolvesWristbandsWithinScope(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.residentsOf(e.demo, "A")[0]
+	var code string
+	_ = e.db.Pool.QueryRow(context.Background(), "SELECT wristband_code FROM residents WHERE id = $1", id).Scan(&code)
+	bc, err := datamatrix.Encode(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := photo(t, bc, 8)
+	r := e.postScan(e.login("nurse.a"), img, "wristband")
+	if r.Status != 200 {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+	syms := r.json(t)["symbols"].([]any)
+	first := syms[0].(map[string]any)
+	in := first["interpretation"].(map[string]any)
+	if first["symbology"] != "datamatrix" || first["text"] != code || in["wristband"] != code ||
+		in["resident"].(map[string]any)["id"] != id.String() {
+		t.Fatalf("scan result: %s", r.Body)
+	}
+	// Another ward's nurse reads the same code but gets no resident: exactly
+	// what an unknown wristband gives.
+	other := e.postScan(e.login("nurse.b"), img, "wristband").json(t)["symbols"].([]any)[0].(map[string]any)
+	if other["interpretation"].(map[string]any)["resident"] != nil {
+		t.Fatalf("out-of-scope wristband resolved: %v", other)
+	}
+	if n := e.auditCount(e.demo.FacilityID(), id, "resident.read", "success"); n != 1 {
+		t.Fatalf("the scan's resident read audited %d times, want 1", n)
+	}
+}
+
+func TestScanReadsGS1Packs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// (01) GTIN, (17) expiry, (10) batch, (21) serial, (716) AIC: the EU
+	// falsified-medicines DataMatrix of an Italian pack.
+	data := string([]byte{datamatrix.FNC1}) + "0108012345678907" + "17270100" + "10LOT42" + "\x1d" + "21SN0001" + "\x1d" + "716012745093"
+	bc, err := datamatrix.Encode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.postScan(e.login("nurse.a"), photo(t, bc, 8), "pack")
+	if r.Status != 200 {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+	s := r.json(t)["symbols"].([]any)[0].(map[string]any)
+	in := s["interpretation"].(map[string]any)
+	if s["gs1"] != true || in["gtin"] != "08012345678907" || in["expiry"] != "2027-01-31" || in["batch"] != "LOT42" ||
+		in["serial"] != "SN0001" || in["aic"] != "012745093" {
+		t.Fatalf("GS1 pack: %s", r.Body)
+	}
+}
+
+func TestScanRefusesWhatIsNotAPhotoOfABarcode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.login("nurse.a")
+	var blank bytes.Buffer
+	_ = png.Encode(&blank, image.NewGray(image.Rect(0, 0, 640, 480)))
+	cases := []struct {
+		name   string
+		img    []byte
+		hint   string
+		status int
+		code   string
+	}{
+		{"nothing readable", blank.Bytes(), "", 422, "scan.no_barcode"},
+		{"text with an image name", []byte("this is not an image"), "", 415, "scan.not_an_image"},
+		{"bad hint", blank.Bytes(), "fridge", 400, "scan.invalid_hint"},
+	}
+	for _, c := range cases {
+		r := e.postScan(tok, c.img, c.hint)
+		if r.Status != c.status || r.code() != c.code {
+			t.Errorf("%s: %d %s; want %d %s", c.name, r.Status, r.Body, c.status, c.code)
+		}
+	}
+	// No image part at all.
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("hint", "pack")
+	_ = w.Close()
+	hr := httptest.NewRequest("POST", "/v1/scan/decode", &body)
+	hr.Header.Set("Content-Type", w.FormDataContentType())
+	hr.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := e.srv.App().Test(hr, -1)
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("no image: %v %v", resp.StatusCode, err)
+	}
+}
