@@ -118,3 +118,33 @@ func TestGS1WristbandCarriesTheGSRNAndResolves(t *testing.T) {
 		t.Fatalf("GS1 wristband lookup: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestBadgePrintRoundTripsAndSignsIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.login("admin")
+	id := e.demo.ID("staff", "nurse.a")
+	r := e.do(req{method: "GET", path: "/v1/admin/staff/" + id.String() + "/badge", token: admin})
+	if r.Status != 200 || r.Header.Get("X-Label-Copy") != "1" {
+		t.Fatalf("badge print: %d %s", r.Status, r.Body)
+	}
+	img, _, err := image.Decode(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+	res, err := oned.NewCode128Reader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil || res.GetText() != e.demo.BadgeCode("nurse.a") {
+		t.Fatalf("badge Code 128 reads %v %v; want %s", res, err, e.demo.BadgeCode("nurse.a"))
+	}
+	// The printed badge signs the nurse in on the tablet.
+	_, cred := e.demo.TabletCredential("A")
+	s := e.do(req{method: "POST", path: "/v1/auth/badge", header: map[string]string{"X-Device-Credential": cred},
+		body: map[string]string{"badge": res.GetText(), "pin": pinOf(e.demo, "nurse.a")}})
+	if s.Status != 200 {
+		t.Fatalf("sign-in with the printed badge: %d", s.Status)
+	}
+	if r := e.do(req{method: "GET", path: "/v1/admin/staff/" + id.String() + "/badge", token: e.login("lead.a")}); r.Status != 403 {
+		t.Fatalf("a ward lead prints badges: %d", r.Status)
+	}
+}

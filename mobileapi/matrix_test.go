@@ -189,6 +189,9 @@ var matrixRows = []matrixRow{
 		return req{path: "/v1/admin/staff/" + tg.staff.String() + "/access", body: map[string]any{"version": 1,
 			"roles": []string{"nurse"}, "ward_ids": []string{}, "active": true}}
 	}, [3]expect{{"admin": 200, "*": 403}, {"admin": 200, "*": 403}, {"admin": 404, "*": 403}}},
+	{"GET", "/v1/admin/staff/:id/badge", func(e *env, tg target) req {
+		return req{path: "/v1/admin/staff/" + tg.staff.String() + "/badge?format=zpl"}
+	}, [3]expect{{"admin": 200, "*": 403}, {"admin": 200, "*": 403}, {"admin": 404, "*": 403}}},
 	{"GET", "/v1/admin/devices", nil, [3]expect{{"admin": 200, "*": 403}, {"admin": 200, "*": 403}, {"admin": 200, "*": 403}}},
 	{"POST", "/v1/admin/devices", func(e *env, tg target) req {
 		return req{body: map[string]any{"name": "Tablet nuovo", "kind": "ward_tablet", "ward_id": tg.ward.String()}}
@@ -219,7 +222,7 @@ func (e *env) newTarget(s scope) target {
 		`INSERT INTO admissions (facility_id, id, resident_id, admitted_at) VALUES ($1, gen_random_uuid(), $2, now())`,
 		`INSERT INTO allergies (facility_id, id, resident_id, substance, category, kind, severity, status)
 			VALUES ($1, $2, $3, 'Lattice', 'environment', 'allergy', 'mild', 'active')`,
-		`INSERT INTO staff (facility_id, id, username, given_name, family_name) VALUES ($1, $2, $3, 'Staff', 'Matrice')`,
+		`INSERT INTO staff (facility_id, id, username, given_name, family_name, badge_code) VALUES ($1, $2, $3, 'Staff', 'Matrice', $4)`,
 		`INSERT INTO resident_photos (facility_id, id, resident_id, content_type, data, recorded_by)
 			VALUES ($1, gen_random_uuid(), $2, 'image/png', $3, $4)`,
 	} {
@@ -234,7 +237,7 @@ func (e *env) newTarget(s scope) target {
 		case strings.Contains(sql, "INTO resident_photos"):
 			args = []any{tg.facility, tg.resident, tinyPNG(), tg.staff}
 		default:
-			args = []any{tg.facility, tg.staff, "m" + strings.ReplaceAll(tg.staff.String(), "-", "")[:20]}
+			args = []any{tg.facility, tg.staff, "m" + strings.ReplaceAll(tg.staff.String(), "-", "")[:20], codes.NewIdent(codes.BadgePrefix)}
 		}
 		if _, err := e.db.Pool.Exec(ctx, sql, args...); err != nil {
 			e.t.Fatalf("target: %v", err)

@@ -168,6 +168,7 @@ var messages = map[string]msg{
 	"scan.busy":                      {"Lettore occupato: riprovare tra un istante", "Reader busy: retry in a moment"},
 	"scan.image_required":            {"Allegare la foto nel campo \"image\"", "Attach the photo in the \"image\" field"},
 	"scan.invalid_hint":              {"Tipo di codice non valido (wristband, pack, badge)", "Invalid hint (wristband, pack, badge)"},
+	"staff.no_badge":                 {"L'operatore non ha un badge (nessun PIN) o è disattivato", "This account has no badge (no PIN) or is disabled"},
 	"label.invalid":                  {"Etichetta non stampabile con questi dati", "The label cannot be printed with these data"},
 	"photo.not_found":                {"Nessuna foto", "No photo"},
 	"request.version_required":       {"Indicare la versione letta", "Send the version you read"},

@@ -57,6 +57,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/admin/staff", false, s.listStaff},
 		{"POST", "/v1/admin/staff", false, s.createStaff},
 		{"PUT", "/v1/admin/staff/:id/access", false, s.updateStaff},
+		{"GET", "/v1/admin/staff/:id/badge", false, s.printBadge},
 		{"GET", "/v1/admin/devices", false, s.listDevices},
 		{"POST", "/v1/admin/devices", false, s.enrolDevice},
 		{"POST", "/v1/admin/devices/:id/revoke", false, s.revokeDevice},

@@ -85,6 +85,10 @@ type Store interface {
 	InsertDevice(ctx context.Context, facility uuid.UUID, d Device, secretHash []byte, by uuid.UUID, ev audit.Event) error
 	// RevokeDevice marks the device revoked and revokes its sessions.
 	RevokeDevice(ctx context.Context, facility, id, by uuid.UUID, ev audit.Event) error
+	// PrintBadge locks the member, assigns her GSRN if due, records the
+	// print and calls fn with the badge data; fn's event is written in the
+	// same transaction.
+	PrintBadge(ctx context.Context, facility, id, by, device uuid.UUID, format, stock string, fn func(BadgeData) (audit.Event, error)) error
 	// Colleague finds an active staff member by badge code or GSRN.
 	Colleague(ctx context.Context, facility uuid.UUID, badge, gsrn string) (Colleague, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
@@ -251,6 +255,40 @@ func (s *Service) Identify(ctx context.Context, a *backend.Actor, badge, gsrn st
 		return Colleague{}, backend.E(backend.KindUnauthorized, "auth.unauthorized")
 	}
 	return s.Store.Colleague(ctx, a.FacilityID, badge, gsrn)
+}
+
+// BadgeData is what goes on a staff badge.
+type BadgeData struct {
+	Member   Member
+	GSRN     string // 18 digits for AI 8017, "" without a GS1 company prefix
+	Facility string
+	Copy     int
+}
+
+// BadgeRender renders a badge in a format on a stock (backend/label).
+type BadgeRender func(b BadgeData, format, stock string) ([]byte, string, error)
+
+// PrintBadge renders a staff badge and records the print with its audit
+// event in one transaction (admins only). A badge that fails to render is
+// not counted.
+func (s *Service) PrintBadge(ctx context.Context, a *backend.Actor, id uuid.UUID, format, stock string, render BadgeRender) ([]byte, string, int, error) {
+	if err := s.mustManage(a, access.ManageStaff); err != nil {
+		return nil, "", 0, err
+	}
+	ev := audit.By(a, "staff.badge", "staff", id.String(), uuid.Nil, audit.Success)
+	var data []byte
+	var ct string
+	var copyNo int
+	err := s.Store.PrintBadge(ctx, a.FacilityID, id, a.StaffID, a.DeviceID, format, stock, func(b BadgeData) (audit.Event, error) {
+		var err error
+		if data, ct, err = render(b, format, stock); err != nil {
+			return audit.Event{}, err
+		}
+		copyNo = b.Copy
+		ev.Detail = fmt.Sprintf("copy %d %s", b.Copy, format)
+		return ev, nil
+	})
+	return data, ct, copyNo, err
 }
 
 var deviceKinds = []string{"ward_tablet", "phone", "workstation"}

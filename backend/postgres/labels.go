@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/codes"
+	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -74,4 +76,47 @@ func (t residentTx) RecordPrint(ctx context.Context, facility, res, by, device u
 			$4, $5, $6, $7)
 		RETURNING copy_no`, facility, uuid.New(), res, format, stock, by, nullUUID(device)).Scan(&n)
 	return n, translate(err)
+}
+
+// PrintBadge implements facility.Store.
+func (s FacilityStore) PrintBadge(ctx context.Context, fac, id, by, device uuid.UUID, format, stock string,
+	fn func(facility.BadgeData) (audit.Event, error)) error {
+	return s.inTx(ctx, &backend.Actor{StaffID: by}, func(tx pgx.Tx) error {
+		var b facility.BadgeData
+		var roles []string
+		err := tx.QueryRow(ctx, `SELECT s.id, s.username, s.given_name, s.family_name, coalesce(s.badge_code, ''), s.active,
+				ARRAY(SELECT r.role FROM staff_roles r WHERE r.facility_id = s.facility_id AND r.staff_id = s.id ORDER BY r.role),
+				f.name
+			FROM staff s JOIN facilities f ON f.id = s.facility_id
+			WHERE s.facility_id = $1 AND s.id = $2 FOR UPDATE OF s`, fac, id).
+			Scan(&b.Member.ID, &b.Member.Username, &b.Member.GivenName, &b.Member.FamilyName, &b.Member.BadgeCode,
+				&b.Member.Active, &roles, &b.Facility)
+		if err == pgx.ErrNoRows {
+			return backend.E(backend.KindNotFound, "staff.not_found")
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if b.Member.BadgeCode == "" || !b.Member.Active {
+			return backend.E(backend.KindUnprocessable, "staff.no_badge", "this account has no badge (no PIN) or is disabled")
+		}
+		for _, r := range roles {
+			b.Member.Roles = append(b.Member.Roles, backend.Role(r))
+		}
+		if b.GSRN, err = subjectGSRN(ctx, tx, fac, uuid.Nil, id); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO label_prints (facility_id, id, kind, staff_id, copy_no, format, stock, printed_by, device_id)
+			VALUES ($1, $2, 'badge', $3,
+				(SELECT coalesce(max(copy_no), 0) + 1 FROM label_prints WHERE facility_id = $1 AND staff_id = $3),
+				$4, $5, $6, $7)
+			RETURNING copy_no`, fac, uuid.New(), id, format, stock, by, nullUUID(device)).Scan(&b.Copy); err != nil {
+			return translate(err)
+		}
+		ev, err := fn(b)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, ev)
+	})
 }
