@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,8 @@ type Config struct {
 	HashConcurrency   int
 	AuditVerifyEvery  time.Duration
 	AuthRatePerMinute int
+	ScanConcurrency   int
+	ScanAdmissions    int
 }
 
 // envDoc documents every variable for --help.
@@ -51,6 +54,8 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   HASH_CONCURRENCY     4              concurrent argon2id hashes (19 MiB each)
   AUDIT_VERIFY_EVERY   1h             how often workers verify the audit chains
   AUTH_RATE_PER_MINUTE 60             sign-in calls per client address
+  SCAN_CONCURRENCY     half the cores photos decoded at once (the rest stay for bedside calls)
+  SCAN_ADMISSIONS      2×SCAN_CONCURRENCY photo uploads held in memory at once
 `
 
 func loadConfig(demoDefault bool) (Config, error) {
@@ -109,7 +114,9 @@ func loadConfig(demoDefault bool) (Config, error) {
 		HashConcurrency:   num("HASH_CONCURRENCY", 4),
 		AuditVerifyEvery:  dur("AUDIT_VERIFY_EVERY", time.Hour),
 		AuthRatePerMinute: num("AUTH_RATE_PER_MINUTE", 60),
+		ScanConcurrency:   num("SCAN_CONCURRENCY", max(1, runtime.NumCPU()/2)),
 	}
+	c.ScanAdmissions = num("SCAN_ADMISSIONS", 2*c.ScanConcurrency)
 	if v := str("CORSIA_DEMO", ""); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

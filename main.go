@@ -266,11 +266,14 @@ func newAPI(d *deps) *mobileapi.Server {
 		postgres.NewPoolCollector(d.db.Pool))
 	svc := d.db.NewServices(postgres.ServiceConfig{Hasher: d.hasher(), AccessTTL: d.cfg.AccessTokenTTL,
 		SessionTTL: d.cfg.SessionTTL, BreakGlassTTL: d.cfg.BreakGlassTTL})
+	scanLimits := scan.DefaultLimits
+	scanLimits.Concurrency = d.cfg.ScanConcurrency
 	acfg := mobileapi.DefaultConfig()
+	acfg.ScanAdmissions = d.cfg.ScanAdmissions
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
+		Audit: svc.Audit, Scanner: scan.New(scanLimits), FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 

@@ -142,6 +142,18 @@ func (s *Server) readBody(c *fiber.Ctx) error {
 	limit := s.cfg.BodyLimit
 	if c.Path() == scanPath {
 		limit = s.cfg.ScanBodyLimit
+		// Admit the upload before reading its megabytes: a burst of photos
+		// waits here instead of filling memory and both cores, and the
+		// bedside calls keep their share.
+		wait := time.NewTimer(5 * time.Second)
+		defer wait.Stop()
+		select {
+		case s.scanSlots <- struct{}{}:
+			defer func() { <-s.scanSlots }()
+		case <-wait.C:
+			c.Context().SetConnectionClose()
+			return &backend.Error{Kind: backend.KindUnavailable, Code: "scan.busy", RetryAfter: 2}
+		}
 	}
 	tooLarge := &backend.Error{Kind: backend.KindTooLarge, Code: "request.too_large",
 		Detail: fmt.Sprintf("at most %d bytes", limit)}

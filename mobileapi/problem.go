@@ -86,7 +86,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if st < 500 {
 		p.Detail = be.Detail
 	}
-	if be.Kind == backend.KindTooMany && be.RetryAfter > 0 {
+	if be.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(be.RetryAfter))
 	}
 	if st == fiber.StatusUnauthorized {

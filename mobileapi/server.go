@@ -37,12 +37,15 @@ type Config struct {
 	TrustedProxies []string
 	// AuthRatePerMinute bounds sign-in calls per client address.
 	AuthRatePerMinute int
+	// ScanAdmissions bounds photo uploads held in memory at once (body,
+	// multipart copy, decode); more wait briefly, then get 503 scan.busy.
+	ScanAdmissions int
 }
 
 // DefaultConfig is sensible for a ward network.
 func DefaultConfig() Config {
 	return Config{BodyLimit: 1 << 20, ScanBodyLimit: 24 << 20, RequestTimeout: 15 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, AuthRatePerMinute: 60}
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, AuthRatePerMinute: 60, ScanAdmissions: 4}
 }
 
 // Pinger checks a dependency for /readyz.
@@ -71,14 +74,17 @@ type Server struct {
 	Deps
 	cfg     Config
 	proxies []netip.Prefix
-	log     *slog.Logger
-	app     *fiber.App
-	metrics *httpMetrics
+	// scanSlots admits photo uploads before their bodies are read.
+	scanSlots chan struct{}
+	log       *slog.Logger
+	app       *fiber.App
+	metrics   *httpMetrics
 }
 
 // New builds the API with its middleware and routes.
 func New(cfg Config, d Deps) *Server {
-	s := &Server{Deps: d, cfg: cfg, log: d.Log, proxies: parseProxies(cfg.TrustedProxies)}
+	s := &Server{Deps: d, cfg: cfg, log: d.Log, proxies: parseProxies(cfg.TrustedProxies),
+		scanSlots: make(chan struct{}, max(cfg.ScanAdmissions, 1))}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
