@@ -3,6 +3,8 @@ package mobileapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/draw"
@@ -138,5 +140,49 @@ func TestScanRefusesWhatIsNotAPhotoOfABarcode(t *testing.T) {
 	resp, err := e.srv.App().Test(hr, -1)
 	if err != nil || resp.StatusCode != 400 {
 		t.Fatalf("no image: %v %v", resp.StatusCode, err)
+	}
+}
+
+// bombPNG is a PNG header that announces a 30000×30000 image: refused from
+// the header alone, before any pixel is inflated.
+func bombPNG() []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		b.Write(n[:])
+		b.WriteString(typ)
+		b.Write(data)
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc.Sum32())
+		b.Write(n[:])
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], 30000)
+	binary.BigEndian.PutUint32(ihdr[4:], 30000)
+	ihdr[8], ihdr[9] = 8, 0 // 8-bit grey
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+func TestScanRefusesHostileImages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.login("nurse.a")
+	if r := e.postScan(tok, bombPNG(), "pack"); r.Status != 413 || r.code() != "scan.image_too_large" {
+		t.Fatalf("decompression bomb: %d %s", r.Status, r.Body)
+	}
+	var strip bytes.Buffer
+	_ = png.Encode(&strip, image.NewGray(image.Rect(0, 0, 1, 100000)))
+	if r := e.postScan(tok, strip.Bytes(), ""); r.Status != 413 {
+		t.Fatalf("1×100000 strip: %d %s", r.Status, r.Body)
+	}
+	if r := e.postScan(tok, tinyPNG()[:30], ""); r.Status != 415 {
+		t.Fatalf("truncated PNG: %d %s", r.Status, r.Body)
 	}
 }
