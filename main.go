@@ -162,8 +162,16 @@ func (d *deps) hasher() *auth.Hasher {
 	return auth.NewHasher(auth.DefaultArgon2, d.cfg.HashConcurrency)
 }
 
-// loadDemo loads the demo facility into a database with no facility.
+// loadDemo loads the drug catalogue (idempotent) and the demo facility
+// into a database with no facility.
 func (d *deps) loadDemo(ctx context.Context) (bool, error) {
+	products, err := fixtures.Catalogue()
+	if err != nil {
+		return false, err
+	}
+	if _, err := d.db.LoadCatalogue(ctx, products); err != nil {
+		return false, err
+	}
 	has, err := d.db.HasFacilities(ctx)
 	if err != nil || has {
 		return false, err
@@ -273,7 +281,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scanLimits), FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
+		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 
@@ -365,6 +373,13 @@ func fixturesCmd(args []string) error {
 	}
 	demo, err := fixtures.Demo()
 	if err != nil {
+		return err
+	}
+	products, err := fixtures.Catalogue()
+	if err != nil {
+		return err
+	}
+	if _, err := d.db.LoadCatalogue(ctx, products); err != nil {
 		return err
 	}
 	loaded, err := d.db.LoadFixtures(ctx, demo, d.hasher())

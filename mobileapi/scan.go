@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/codes"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/gofiber/fiber/v2"
@@ -33,8 +34,8 @@ type interpretationJSON struct {
 	// scope; an unknown and an out-of-scope wristband both give null.
 	Resident *scanResidentJSON `json:"resident"`
 	Staff    *scanStaffJSON    `json:"staff"`
-	// Product stays null until the drug catalogue exists.
-	Product *struct{} `json:"product"`
+	// Product is the catalogue product a pack code stands for, or null.
+	Product *catalogue.Product `json:"product"`
 }
 
 type symbolJSON struct {
@@ -72,6 +73,11 @@ func (r *resolver) resolve(sym scan.Symbol) *interpretationJSON {
 				out.Resident = &scanResidentJSON{ID: res.ID, GivenName: res.GivenName, FamilyName: res.FamilyName,
 					Bed: res.BedCode, WardID: optID(res.WardID)}
 			}
+		case in.AIC != "" || in.GTIN != "":
+			if p, err := r.s.Catalogue.Identify(r.ctx, a, in); err == nil {
+				p := p
+				out.Product = &p
+			}
 		case in.Kind == codes.ScanBadge || (in.GS1 != nil && in.GS1.GSRNProvider != ""):
 			gsrn := ""
 			if in.GS1 != nil {
@@ -91,11 +97,10 @@ func (r *resolver) resolve(sym scan.Symbol) *interpretationJSON {
 
 // accept decides on a 1D read: false positives are real (a streaky photo
 // yields checksum-valid EANs), so a linear read counts only when it resolves
-// to a resident in the caller's scope or a colleague. Drug packs will count
-// once the catalogue can say the product is known.
+// to a known product, a resident in the caller's scope or a colleague.
 func (r *resolver) accept(sym scan.Symbol) bool {
 	in := r.resolve(sym)
-	return in != nil && (in.Resident != nil || in.Staff != nil)
+	return in != nil && (in.Product != nil || in.Resident != nil || in.Staff != nil)
 }
 
 // decodeScan reads the barcodes in a camera frame.

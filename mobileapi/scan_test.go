@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/boombuler/barcode"
+	"github.com/boombuler/barcode/code39"
 	"github.com/boombuler/barcode/datamatrix"
 )
 
@@ -101,8 +102,37 @@ func TestScanReadsGS1Packs(t *testing.T) {
 	s := r.json(t)["symbols"].([]any)[0].(map[string]any)
 	in := s["interpretation"].(map[string]any)
 	if s["gs1"] != true || in["gtin"] != "08012345678907" || in["expiry"] != "2027-01-31" || in["batch"] != "LOT42" ||
-		in["serial"] != "SN0001" || in["aic"] != "012745093" {
+		in["serial"] != "SN0001" || in["aic"] != "012745093" || in["product"] == nil {
 		t.Fatalf("GS1 pack: %s", r.Body)
+	}
+}
+
+func TestScanReadsTheItalianBollino(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// Tachipirina 500 mg, AIC 012745093: its bollino is Code 32 "0D4YD5",
+	// printed as a Code 39 barcode.
+	raw, err := code39.Encode("0D4YD5", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, _ := barcode.Scale(raw, raw.Bounds().Dx()*3, 120)
+	r := e.postScan(e.login("nurse.a"), photo(t, bc, 1), "pack")
+	if r.Status != 200 {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+	s := r.json(t)["symbols"].([]any)[0].(map[string]any)
+	in := s["interpretation"].(map[string]any)
+	p, _ := in["product"].(map[string]any)
+	if s["symbology"] != "code39" || in["kind"] != "code32" || in["aic"] != "012745093" || p == nil || p["aic"] != "012745093" {
+		t.Fatalf("bollino: %s", r.Body)
+	}
+	// A Code 39 that is no known product is a 1D read the API refuses: the
+	// nurse is asked to retry rather than shown a guess.
+	raw, _ = code39.Encode("0CSSBD", false, false) // AIC 012345676: well formed, in no catalogue
+	bc, _ = barcode.Scale(raw, raw.Bounds().Dx()*3, 120)
+	if r := e.postScan(e.login("nurse.a"), photo(t, bc, 1), "pack"); r.Status != 422 {
+		t.Fatalf("unknown 1D pack code: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/scan"
@@ -60,6 +61,7 @@ type Deps struct {
 	Facility  *facility.Service
 	Audit     *audit.Service
 	Scanner   *scan.Decoder
+	Catalogue *catalogue.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

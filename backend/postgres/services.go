@@ -6,6 +6,7 @@ import (
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
 )
@@ -16,6 +17,7 @@ type Services struct {
 	Residents *resident.Service
 	Facility  *facility.Service
 	Audit     *audit.Service
+	Catalogue *catalogue.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -39,5 +41,6 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 		Residents: &resident.Service{Store: ResidentStore{db}, Clock: c.Clock, BreakGlassFor: c.BreakGlassTTL},
 		Facility:  &facility.Service{Store: FacilityStore{db}, Hasher: c.Hasher},
 		Audit:     &audit.Service{Store: db},
+		Catalogue: &catalogue.Service{Store: CatalogueStore{db}},
 	}
 }

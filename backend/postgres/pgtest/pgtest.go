@@ -174,7 +174,11 @@ func templateName(kind Kind) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%#v%#v", d, Other())
+		products, err := fixtures.Catalogue()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%#v%#v%#v", d, Other(), products)
 		prefix = "corsia_tmpl_demo_"
 	}
 	return prefix + hex.EncodeToString(h.Sum(nil))[:16], nil
@@ -229,6 +233,12 @@ func buildTemplate(ctx context.Context, name string, kind Kind) error {
 			}
 			if err == nil {
 				_, err = db.LoadFixtures(ctx, Other(), Hasher())
+			}
+			if err == nil {
+				var products []fixtures.ProductSeed
+				if products, err = fixtures.Catalogue(); err == nil {
+					_, err = db.LoadCatalogue(ctx, products)
+				}
 			}
 			if err != nil {
 				db.Close()
