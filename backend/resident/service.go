@@ -237,6 +237,18 @@ func (s *Service) Update(ctx context.Context, a *backend.Actor, id uuid.UUID, ve
 	return out, err
 }
 
+// currentStay checks that r is still at the version the caller saw and is
+// in a stay (admitted or in hospital): what a transfer or discharge needs.
+func currentStay(r *Resident, version int) error {
+	if r.Version != version {
+		return staleVersion(r.Version)
+	}
+	if r.Status != Admitted && r.Status != Hospitalised {
+		return backend.E(backend.KindUnprocessable, "resident.not_admitted")
+	}
+	return nil
+}
+
 func staleVersion(current int) error {
 	e := backend.E(backend.KindConflict, backend.CodeVersionConflict, "the record was changed by someone else; reload it")
 	e.Fields = map[string]string{"version": "current version is " + itoa(current)}
@@ -321,11 +333,8 @@ func (s *Service) Admit(ctx context.Context, a *backend.Actor, in Admission) (Re
 func (s *Service) Transfer(ctx context.Context, a *backend.Actor, id uuid.UUID, version int, ward, bed uuid.UUID) (Resident, error) {
 	var out Resident
 	err := s.write(ctx, a, access.AdmitResident, id, func(tx Tx, r *Resident, _ access.Decision) (audit.Event, error) {
-		if r.Version != version {
-			return audit.Event{}, staleVersion(r.Version)
-		}
-		if r.Status != Admitted && r.Status != Hospitalised {
-			return audit.Event{}, backend.E(backend.KindUnprocessable, "resident.not_admitted")
+		if err := currentStay(r, version); err != nil {
+			return audit.Event{}, err
 		}
 		exists, err := tx.WardExists(ctx, a.FacilityID, ward)
 		if err != nil {
@@ -364,11 +373,8 @@ func (s *Service) Discharge(ctx context.Context, a *backend.Actor, id uuid.UUID,
 	}
 	var out Resident
 	err := s.write(ctx, a, access.AdmitResident, id, func(tx Tx, r *Resident, _ access.Decision) (audit.Event, error) {
-		if r.Version != version {
-			return audit.Event{}, staleVersion(r.Version)
-		}
-		if r.Status != Admitted && r.Status != Hospitalised {
-			return audit.Event{}, backend.E(backend.KindUnprocessable, "resident.not_admitted")
+		if err := currentStay(r, version); err != nil {
+			return audit.Event{}, err
 		}
 		if err := tx.CloseAdmission(ctx, a.FacilityID, id, at, reason); err != nil {
 			return audit.Event{}, err
