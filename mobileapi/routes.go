@@ -1,6 +1,7 @@
 package mobileapi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -68,7 +69,7 @@ func (s *Server) routes() {
 	app := s.app
 	app.Use(withRequestID, s.accessLog, s.recoverPanics, securityHeaders, s.withDeadline, refuseEncodedBodies, s.readBody)
 	if len(s.cfg.CORSOrigins) > 0 {
-		app.Use(cors.New(cors.Config{AllowOrigins: joinComma(s.cfg.CORSOrigins),
+		app.Use(cors.New(cors.Config{AllowOrigins: strings.Join(s.cfg.CORSOrigins, ","),
 			AllowHeaders: "Authorization, Content-Type, Accept-Language, X-Request-Id, " + HeaderDeviceCredential}))
 	}
 	// Sign-in calls are also bounded per client address, on top of the
@@ -87,15 +88,4 @@ func (s *Server) routes() {
 		app.Add(r.Method, r.Path, append(handlers, r.handler)...)
 	}
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
-}
-
-func joinComma(xs []string) string {
-	out := ""
-	for i, x := range xs {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
 }

@@ -181,9 +181,9 @@ func translate(err error) error {
 		case pgErr.Code == "22021" || pgErr.Code == "22P05" || pgErr.Code == "22003" || pgErr.Code == "22P02" || pgErr.Code == "22007" || pgErr.Code == "22008":
 			// Input the database cannot hold (a NUL byte, a number out of
 			// range, a malformed value): the caller's fault, not ours.
-			return &backend.Error{Kind: backend.KindInvalid, Code: CodeInvalidInput, Err: err}
+			return &backend.Error{Kind: backend.KindInvalid, Code: backend.CodeInvalidInput, Err: err}
 		case pgErr.Code == "23514":
-			return &backend.Error{Kind: backend.KindInvalid, Code: CodeInvalidInput, Detail: constraintDetail(pgErr), Err: err}
+			return &backend.Error{Kind: backend.KindInvalid, Code: backend.CodeInvalidInput, Detail: constraintDetail(pgErr), Err: err}
 		case strings.HasPrefix(pgErr.Code, "CR"):
 			return &backend.Error{Kind: backend.KindUnprocessable, Code: "append_only", Err: err}
 		case pgErr.Code == "57014":
@@ -192,9 +192,6 @@ func translate(err error) error {
 	}
 	return backend.Internal(err, "postgres")
 }
-
-// CodeInvalidInput mirrors backend.CodeInvalidInput for check violations.
-const CodeInvalidInput = backend.CodeInvalidInput
 
 // constraintDetail says which rule an input broke without naming schema
 // objects or echoing values.

@@ -2,6 +2,7 @@ package resident
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -251,20 +252,8 @@ func currentStay(r *Resident, version int) error {
 
 func staleVersion(current int) error {
 	e := backend.E(backend.KindConflict, backend.CodeVersionConflict, "the record was changed by someone else; reload it")
-	e.Fields = map[string]string{"version": "current version is " + itoa(current)}
+	e.Fields = map[string]string{"version": "current version is " + strconv.Itoa(current)}
 	return e
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{digits[n%10]}, b...)
-	}
-	return string(b)
 }
 
 // Admission is a new resident arriving.
