@@ -28,6 +28,8 @@ const (
 	RecordCare     Action = "care.record"
 	RecordRehab    Action = "rehab.record"
 	ReadIndicators Action = "facility.indicators"
+	// Recalls list, across the facility, the residents who received a batch.
+	ReadRecalls Action = "therapy.recall"
 
 	// Facility administration and oversight; no resident data.
 	ReadWards     Action = "ward.list"
@@ -35,6 +37,12 @@ const (
 	ManageDevices Action = "device.manage"
 	ReadAudit     Action = "audit.read"
 	VerifyAudit   Action = "audit.verify"
+	// The drug catalogue is reference data, not resident data.
+	ReadCatalogue   Action = "catalogue.read"
+	ManageCatalogue Action = "catalogue.manage"
+	// Therapy policy of the facility: lateness windows, which blocks may be
+	// overridden, whether OSS may record assisted intake.
+	ManageTherapySettings Action = "therapy.settings"
 )
 
 // clinical lists the actions that touch resident data and so are scoped by
@@ -52,18 +60,20 @@ func IsClinical(a Action) bool { return clinical[a] }
 // denied. Keep it readable: this is what an inspector is shown.
 var matrix = map[backend.Role][]Action{
 	backend.RolePhysician: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, BreakGlass,
-		PrintWristband, Prescribe, Administer},
+		PrintWristband, Prescribe, Administer, ReadCatalogue},
 	backend.RoleNurse: {ReadWards, ReadResident, EditResident, RecordAllergy, BreakGlass, PrintWristband,
-		Administer, RecordCare},
+		Administer, RecordCare, ReadCatalogue},
 	// OSS record care and, where the facility allows, assisted intake of a
 	// dose a nurse prepared; they never administer (DM 739/1994).
 	backend.RoleOSS:       {ReadWards, ReadResident, RecordCare, AssistIntake},
 	backend.RoleTherapist: {ReadWards, ReadResident, RecordRehab},
 	backend.RoleWardLead: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, PrintWristband,
-		RecordCare},
-	backend.RoleDirector: {ReadWards, ReadResident, EditResident, AdmitResident, ReadIndicators},
-	// Admins manage people and devices and read nothing clinical.
-	backend.RoleAdmin: {ReadWards, ManageStaff, ManageDevices},
+		RecordCare, ReadRecalls, ReadCatalogue},
+	backend.RoleDirector: {ReadWards, ReadResident, EditResident, AdmitResident, ReadIndicators, ReadRecalls,
+		ReadCatalogue, ManageTherapySettings},
+	// Admins manage people, devices and the facility's own catalogue
+	// entries, and read nothing clinical.
+	backend.RoleAdmin: {ReadWards, ManageStaff, ManageDevices, ReadCatalogue, ManageCatalogue},
 	// Auditors read the audit trail and nothing clinical.
 	backend.RoleAuditor: {ReadWards, ReadAudit, VerifyAudit},
 }
