@@ -19,6 +19,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/scan"
+	"github.com/corsia-cce/corsia/backend/therapy"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,7 @@ type Deps struct {
 	Audit     *audit.Service
 	Scanner   *scan.Decoder
 	Catalogue *catalogue.Service
+	Therapy   *therapy.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

@@ -135,3 +135,22 @@ func Alive(ctx context.Context, rdb redis.UniversalClient, prefix string) (bool,
 	}
 	return false, it.Err()
 }
+
+// DoseRoller materialises scheduled doses ahead (the therapy service).
+type DoseRoller interface {
+	RollForward(ctx context.Context) (int, error)
+}
+
+// RollDoses keeps every live prescription's doses materialised to the
+// facility's horizon (48 h by default), so due lists and the missed-dose
+// detector always have the next two days to work on. Safe to run in several
+// processes at once: doses are unique per prescription and instant.
+func RollDoses(r DoseRoller, log *slog.Logger) Job {
+	return Job{Name: "roll-doses", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+		n, err := r.RollForward(ctx)
+		if n > 0 {
+			log.Info("doses materialised ahead", slog.Int("prescriptions", n))
+		}
+		return err
+	}}
+}

@@ -125,6 +125,7 @@ const (
 	CodeUnauthorized   = "auth.unauthorized"
 	CodeDeviceRequired = "auth.device_required"
 	CodeRefreshReuse   = "auth.refresh_reused"
+	CodeWitnessInvalid = "witness.invalid"
 )
 
 // ErrRefreshReuse is returned when a spent refresh token is presented again.
@@ -415,4 +416,48 @@ func (s *Service) Authenticate(ctx context.Context, c Client, accessToken string
 	a := p.Actor
 	a.IP, a.RequestID = c.IP, c.RequestID
 	return &a, nil
+}
+
+// Witness checks the badge and PIN of a second clinician standing at the
+// acting nurse's side, for the independent double check of a high-alert
+// drug. It opens no session and returns the witness's staff id. Attempts are
+// counted against the same throttles as a badge sign-in, so a tablet cannot
+// be used to guess PINs through the witness path.
+func (s *Service) Witness(ctx context.Context, a *backend.Actor, badge, pin string) (uuid.UUID, error) {
+	invalid := backend.E(backend.KindUnprocessable, CodeWitnessInvalid, "the witness's badge or PIN was not accepted")
+	code, err := codes.ParseIdent(badge, codes.BadgePrefix)
+	if err != nil || !ValidPIN(pin) {
+		return uuid.Nil, invalid
+	}
+	acct, err := s.Store.AccountByBadge(ctx, a.FacilityID, code)
+	if err != nil && !backend.IsKind(err, backend.KindNotFound) {
+		return uuid.Nil, err
+	}
+	var keys []throttled
+	if acct.StaffID != uuid.Nil {
+		keys = append(keys, throttled{key: "staff:" + acct.StaffID.String() + ":badge", throttle: AccountThrottle})
+	} else {
+		keys = append(keys, throttled{key: "badge:" + a.FacilityID.String() + ":" + code, throttle: AccountThrottle})
+	}
+	if a.DeviceID != uuid.Nil {
+		keys = append(keys, throttled{key: "device:" + a.DeviceID.String(), throttle: DeviceThrottle})
+	}
+	c := Client{IP: a.IP, RequestID: a.RequestID}
+	if err := s.reserve(ctx, keys); err != nil {
+		return uuid.Nil, s.refused(ctx, c, a.FacilityID, acct.StaffID, a.DeviceID, err)
+	}
+	ok, err := s.Hasher.Verify(ctx, pin, acct.PINHash)
+	if err != nil {
+		return uuid.Nil, backend.Internal(err, "verify witness pin")
+	}
+	if !ok || !acct.Active || acct.StaffID == a.StaffID {
+		_ = s.fail(ctx, c, a.FacilityID, acct.StaffID, a.DeviceID, keys)
+		return uuid.Nil, invalid
+	}
+	for _, k := range keys {
+		if err := s.Store.ClearFailures(ctx, k.key); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	return acct.StaffID, nil
 }
