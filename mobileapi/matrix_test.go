@@ -199,6 +199,19 @@ var matrixRows = []matrixRow{
 	{"POST", "/v1/admin/devices/:id/revoke", func(e *env, tg target) req {
 		return req{path: "/v1/admin/devices/" + e.newDevice(tg).String() + "/revoke"}
 	}, [3]expect{{"admin": 204, "*": 403}, {"admin": 204, "*": 403}, {"admin": 404, "*": 403}}},
+	// The catalogue is reference data: the scope does not matter.
+	{"GET", "/v1/catalogue/products", func(e *env, tg target) req {
+		return req{path: "/v1/catalogue/products?q=tachipirina&limit=5"}
+	}, [3]expect{catalogueReaders, catalogueReaders, catalogueReaders}},
+	{"GET", "/v1/catalogue/products/:id", func(e *env, tg target) req {
+		return req{path: "/v1/catalogue/products/" + e.productID("012745093").String()}
+	}, [3]expect{catalogueReaders, catalogueReaders, catalogueReaders}},
+	{"POST", "/v1/admin/catalogue/products", func(e *env, tg target) req {
+		return req{body: newProductBody(newAIC())}
+	}, [3]expect{{"admin": 201, "*": 403}, {"admin": 201, "*": 403}, {"admin": 201, "*": 403}}},
+	{"POST", "/v1/admin/catalogue/import", func(e *env, tg target) req {
+		return req{body: rawBody{"text/csv", []byte(catalogueCSVHeader + newAIC() + ",,Prodotto matrice,compressa,oral,10,,,,,paracetamolo,N02BE01,500,mg\n")}}
+	}, [3]expect{{"admin": 200, "*": 403}, {"admin": 200, "*": 403}, {"admin": 200, "*": 403}}},
 }
 
 // newTarget inserts a fresh resident (with an allergy) in the scope's ward,

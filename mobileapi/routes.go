@@ -51,6 +51,9 @@ func (s *Server) Routes() []Route {
 
 		{"POST", "/v1/scan/decode", false, s.decodeScan},
 
+		{"GET", "/v1/catalogue/products", false, s.searchProducts},
+		{"GET", "/v1/catalogue/products/:id", false, s.getProduct},
+
 		{"GET", "/v1/audit", false, s.listAudit},
 		{"GET", "/v1/audit/verify", false, s.verifyAudit},
 		{"GET", "/v1/audit/access-report", false, s.accessReport},
@@ -62,6 +65,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/admin/devices", false, s.listDevices},
 		{"POST", "/v1/admin/devices", false, s.enrolDevice},
 		{"POST", "/v1/admin/devices/:id/revoke", false, s.revokeDevice},
+		{"POST", "/v1/admin/catalogue/products", false, s.addProduct},
+		{"POST", "/v1/admin/catalogue/import", false, s.importProducts},
 	}
 }
 
