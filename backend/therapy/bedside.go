@@ -410,6 +410,9 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 		act.WitnessID = wid
 	}
 
+	if act.RecordedByName, err = s.Store.StaffName(ctx, a.FacilityID, a.StaffID); err != nil {
+		return Administration{}, false, err
+	}
 	var replay bool
 	err = s.Store.Tx(ctx, a, func(tx Tx) error {
 		replay = false
@@ -481,9 +484,6 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 	})
 	if err != nil {
 		return Administration{}, false, err
-	}
-	if act.RecordedByName == "" {
-		act.RecordedByName, _ = s.Store.StaffName(ctx, a.FacilityID, act.RecordedBy)
 	}
 	return act, replay, nil
 }

@@ -82,9 +82,9 @@ func (v *Verdict) warn(code string) {
 // Judge checks the rights — resident, drug, dose, route, time, allergy,
 // expiry — for a pack scanned (or keyed) at a resident's bedside, and picks
 // the dose it is for.
-func Judge(s Situation) Verdict {
-	v := Verdict{Blocks: []string{}, Warnings: []string{}, Overridable: []string{}}
-	defer v.finish(s.Settings)
+func Judge(s Situation) (v Verdict) {
+	v = Verdict{Blocks: []string{}, Warnings: []string{}, Overridable: []string{}}
+	defer func() { v.finish(s.Settings) }()
 
 	if s.AwaitingReconciliation {
 		v.block(BlockAwaitingReconciliation)
@@ -196,6 +196,7 @@ func (v *Verdict) finish(set Settings) {
 		v.Verdict = VerdictOK
 	}
 	v.Codes = append(append([]string{}, v.Blocks...), v.Warnings...)
+	v.Overridable = []string{}
 	for _, b := range v.Blocks {
 		if slices.Contains(set.Overridable, b) && !slices.Contains(neverOverridable, b) {
 			v.Overridable = append(v.Overridable, b)
