@@ -161,6 +161,85 @@ var matrixRows = []matrixRow{
 		return req{path: "/v1/residents/" + rid(tg) + "/allergies/" + tg.allergy.String() + "/status",
 			body: map[string]any{"version": 1, "status": "entered_in_error", "reason": "registrata sull'ospite sbagliato"}}
 	}, [3]expect{editOwn, editOther, all(404)}},
+	// Therapy. Only physicians prescribe and reconcile, on residents of
+	// their wards; nurses and physicians administer on their wards, an OSS
+	// assists intake on hers (access.matrix).
+	{"GET", "/v1/residents/:id/prescriptions", func(e *env, tg target) req {
+		e.mxPrescription(tg, false)
+		return req{path: "/v1/residents/" + rid(tg) + "/prescriptions"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/residents/:id/prescriptions", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/prescriptions", body: mxOrder(e)}
+	}, [3]expect{status(prescribeOwn, 201), status(prescribeOther, 201), all(404)}},
+	{"POST", "/v1/residents/:id/reconciliation", func(e *env, tg target) req {
+		// newTarget's admission opened the reconciliation.
+		return req{path: "/v1/residents/" + rid(tg) + "/reconciliation", body: map[string]any{"outcome": "confirmed"}}
+	}, [3]expect{status(prescribeOwn, 204), status(prescribeOther, 204), all(404)}},
+	{"GET", "/v1/residents/:id/mar", func(e *env, tg target) req {
+		e.mxDose(tg, e.mxPrescription(tg, false))
+		now := time.Now().UTC()
+		return req{path: "/v1/residents/" + rid(tg) + "/mar?from=" + now.Add(-24*time.Hour).Format(time.RFC3339) +
+			"&to=" + now.Add(24*time.Hour).Format(time.RFC3339)}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"GET", "/v1/prescriptions/:id", func(e *env, tg target) req {
+		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String()}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/prescriptions/:id/revisions", func(e *env, tg target) req {
+		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String() + "/revisions",
+			body: map[string]any{"version": 1, "order": mxOrder(e)}}
+	}, [3]expect{status(prescribeOwn, 201), status(prescribeOther, 201), all(404)}},
+	{"POST", "/v1/prescriptions/:id/status", func(e *env, tg target) req {
+		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String() + "/status",
+			body: map[string]any{"version": 1, "status": "suspended", "reason": "in attesa di esami ematici"}}
+	}, [3]expect{prescribeOwn, prescribeOther, all(404)}},
+	{"GET", "/v1/wards/:id/due", func(e *env, tg target) req {
+		e.mxReconciled(tg)
+		e.mxDose(tg, e.mxPrescription(tg, false))
+		return req{path: "/v1/wards/" + tg.ward.String() + "/due"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/administrations/verify", func(e *env, tg target) req {
+		e.mxReconciled(tg)
+		e.mxDose(tg, e.mxPrescription(tg, false))
+		return req{body: map[string]any{"resident_id": rid(tg), "barcode": "0D4YD5"}} // Code 32 of AIC 012745093
+	}, [3]expect{
+		{"nurse": 200, "doctor": 200, "oss": 200, "therapist": 403, "lead": 403, "director": 403, "*": 404},
+		physicianOther, all(404),
+	}},
+	{"POST", "/v1/administrations", func(e *env, tg target) req {
+		e.mxReconciled(tg)
+		dose := e.mxDose(tg, e.mxPrescription(tg, false))
+		return req{header: map[string]string{"Idempotency-Key": uuid.NewString()},
+			body: map[string]any{"dose_id": dose.String(), "outcome": "refused", "reason": "rifiuta la terapia"}}
+	}, [3]expect{
+		{"nurse": 201, "doctor": 201, "*": 403},
+		{"doctor": 201, "nurse": 404, "*": 403},
+		{"nurse": 404, "doctor": 404, "*": 403},
+	}},
+	{"POST", "/v1/administrations/:id/entered-in-error", func(e *env, tg target) req {
+		p := e.mxPrescription(tg, false)
+		act := e.mxAdministration(tg, p, e.mxDose(tg, p))
+		return req{path: "/v1/administrations/" + act.String() + "/entered-in-error", body: map[string]any{"reason": "registrata per errore"}}
+	}, [3]expect{correctOwn, physicianOther, all(404)}},
+	{"POST", "/v1/administrations/:id/effectiveness", func(e *env, tg target) req {
+		act := e.mxAdministration(tg, e.mxPrescription(tg, true), uuid.Nil)
+		return req{path: "/v1/administrations/" + act.String() + "/effectiveness", body: map[string]any{"effective": "effective"}}
+	}, [3]expect{status(correctOwn, 201), status(physicianOther, 201), all(404)}},
+	{"POST", "/v1/assisted-intakes", func(e *env, tg target) req {
+		p := e.mxPrescription(tg, false)
+		act := e.mxAdministration(tg, p, e.mxDose(tg, p))
+		return req{body: map[string]any{"administration_id": act.String(), "outcome": "taken"}}
+	}, [3]expect{{"oss": 201, "*": 403}, {"oss": 404, "*": 403}, {"oss": 404, "*": 403}}},
+	// Recalls and the therapy settings are the caller's facility's: the
+	// target's scope makes no difference.
+	{"GET", "/v1/recalls", func(e *env, tg target) req {
+		return req{path: "/v1/recalls?aic=012745093&batch=LOT1"}
+	}, [3]expect{recallReaders, recallReaders, recallReaders}},
+	{"GET", "/v1/admin/therapy-settings", nil, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
+	{"PUT", "/v1/admin/therapy-settings", func(e *env, tg target) req {
+		return req{body: map[string]any{"window_time_critical_min": 30, "window_frequent_min": 60, "window_daily_min": 120,
+			"horizon_hours": 48, "oss_assisted_intake": true, "overridable_blocks": []string{"awaiting_reconciliation", "prn_interval"},
+			"version": e.mxSettingsVersion(e.alt.FacilityID())}}
+	}, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"POST", "/v1/scan/decode", func(e *env, tg target) req {
 		var body bytes.Buffer
 		w := multipart.NewWriter(&body)
@@ -273,6 +352,119 @@ func (e *env) newDevice(tg target) uuid.UUID {
 		e.t.Fatal(err)
 	}
 	return id
+}
+
+// Therapy expectations. prescribeOwn/prescribeOther: prescribing,
+// revising, changing a prescription's status and reconciling (physicians on
+// their wards). correctOwn: marking an act entered in error and recording a
+// PRN effectiveness check (nurses and physicians on their wards).
+// physicianOther: acting at the bedside on a resident of another ward, where
+// only the physician (assigned to both wards) may.
+var (
+	prescribeOwn   = expect{"doctor": 200, "nurse": 403, "oss": 403, "therapist": 403, "lead": 403, "director": 403, "*": 404}
+	prescribeOther = expect{"doctor": 200, "lead": 403, "director": 403, "*": 404}
+	correctOwn     = expect{"nurse": 200, "doctor": 200, "oss": 403, "therapist": 403, "lead": 403, "director": 403, "*": 404}
+	physicianOther = expect{"doctor": 200, "lead": 403, "director": 403, "*": 404}
+	recallReaders  = expect{"lead": 200, "director": 200, "*": 403}
+)
+
+// mxOrder is a prescription of TACHIPIRINA 500 mg tablets, twice a day.
+func mxOrder(e *env) map[string]any {
+	return map[string]any{"product_id": e.productID("012745093").String(), "dose": "1", "dose_unit": "tablet", "route": "oral",
+		"schedule": map[string]any{"kind": "times", "times": []string{"08:00", "20:00"}}}
+}
+
+// mxStaff is a member of tg's facility holding role (on tg's ward when
+// onWard), the first by user name.
+func (e *env) mxStaff(tg target, role string, onWard bool) uuid.UUID {
+	e.t.Helper()
+	var id uuid.UUID
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT s.id FROM staff s
+		JOIN staff_roles r ON r.facility_id = s.facility_id AND r.staff_id = s.id AND r.role = $2
+		WHERE s.facility_id = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM ward_assignments w
+			WHERE w.facility_id = s.facility_id AND w.staff_id = s.id AND w.ward_id = $3))
+		ORDER BY s.username LIMIT 1`, tg.facility, role, tg.ward, onWard).Scan(&id); err != nil {
+		e.t.Fatalf("a %s of the target's facility: %v", role, err)
+	}
+	return id
+}
+
+// mxPrescription writes an active prescription of TACHIPIRINA 500 mg
+// tablets for tg's resident, started yesterday: at 08:00 daily, or as
+// needed (PRN, with its limits and an effectiveness check) when prn.
+func (e *env) mxPrescription(tg target, prn bool) uuid.UUID {
+	e.t.Helper()
+	id := uuid.New()
+	schedule, indication, minInterval, maxPer24h, checkAfter := `{"kind":"times","times":["08:00"]}`, "", any(nil), any(nil), any(nil)
+	if prn {
+		schedule, indication, minInterval, maxPer24h, checkAfter = `{"kind":"prn"}`, "dolore", 240, 4, 60
+	}
+	if _, err := e.db.Pool.Exec(context.Background(), `INSERT INTO prescriptions (facility_id, id, series_id, resident_id,
+			product_id, dose, dose_unit, route, schedule, prn, prn_indication, prn_min_interval_min, prn_max_per_24h,
+			prn_check_after_min, starts_at, status, prescribed_by)
+		VALUES ($1, $2, $2, $3, (SELECT id FROM products WHERE facility_id IS NULL AND aic = '012745093'), 1, 'tablet', 'oral',
+			$4, $5, $6, $7, $8, $9, now() - interval '1 day', 'active', $10)`,
+		tg.facility, id, tg.resident, schedule, prn, indication, minInterval, maxPer24h, checkAfter,
+		e.mxStaff(tg, "physician", false)); err != nil {
+		e.t.Fatalf("prescription: %v", err)
+	}
+	return id
+}
+
+// mxDose materialises a dose of prescription due now.
+func (e *env) mxDose(tg target, prescription uuid.UUID) uuid.UUID {
+	e.t.Helper()
+	id := uuid.New()
+	if _, err := e.db.Pool.Exec(context.Background(), `INSERT INTO doses (facility_id, id, prescription_id, resident_id,
+			due_at, window_min, missed_at) VALUES ($1, $2, $3, $4, now(), 120, now() + interval '2 hours')`,
+		tg.facility, id, prescription, tg.resident); err != nil {
+		e.t.Fatalf("dose: %v", err)
+	}
+	return id
+}
+
+// mxAdministration records, as a nurse of tg's ward, the dose (or, with
+// dose uuid.Nil, an as-needed dose of prescription) given ten minutes ago,
+// keyed because the barcode could not be read.
+func (e *env) mxAdministration(tg target, prescription, dose uuid.UUID) uuid.UUID {
+	e.t.Helper()
+	id := uuid.New()
+	var doseID any
+	if dose != uuid.Nil {
+		doseID = dose
+	}
+	if _, err := e.db.Pool.Exec(context.Background(), `INSERT INTO administrations (facility_id, id, dose_id, prescription_id,
+			resident_id, outcome, quantity, quantity_unit, administered_at, recorded_by, product_id, scan, unable_to_scan)
+		SELECT $1::uuid, $2::uuid, $3::uuid, p.id, p.resident_id, 'given', p.dose, p.dose_unit, now() - interval '10 minutes', $5::uuid, p.product_id,
+			'keyed', 'barcode_unreadable'
+		FROM prescriptions p WHERE p.facility_id = $1 AND p.id = $4`,
+		tg.facility, id, doseID, prescription, e.mxStaff(tg, "nurse", true)); err != nil {
+		e.t.Fatalf("administration: %v", err)
+	}
+	return id
+}
+
+// mxReconciled closes the reconciliation newTarget's admission opened, as
+// a physician of tg's facility.
+func (e *env) mxReconciled(tg target) {
+	e.t.Helper()
+	if _, err := e.db.Pool.Exec(context.Background(), `UPDATE reconciliations SET outcome = 'confirmed', recorded_by = $3,
+			recorded_at = now() WHERE facility_id = $1 AND resident_id = $2 AND outcome IS NULL`,
+		tg.facility, tg.resident, e.mxStaff(tg, "physician", false)); err != nil {
+		e.t.Fatalf("reconciliation: %v", err)
+	}
+}
+
+// mxSettingsVersion is the current version of a facility's therapy
+// settings (1 while it changed none).
+func (e *env) mxSettingsVersion(facility uuid.UUID) int {
+	e.t.Helper()
+	var v int
+	if err := e.db.Pool.QueryRow(context.Background(),
+		"SELECT coalesce((SELECT version FROM therapy_settings WHERE facility_id = $1), 1)", facility).Scan(&v); err != nil {
+		e.t.Fatalf("therapy settings: %v", err)
+	}
+	return v
 }
 
 func TestPermissionMatrix(t *testing.T) {
