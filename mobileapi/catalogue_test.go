@@ -83,7 +83,7 @@ func TestCatalogueSearch(t *testing.T) {
 	}
 	// By name, any case, with ingredients and flags.
 	ps := search("q=pradaxa")
-	if len(ps) != 2 {
+	if len(ps) < 2 {
 		t.Fatalf("pradaxa: %v", aicsOf(ps))
 	}
 	in := ps[0]["ingredients"].([]any)[0].(map[string]any)
