@@ -1,9 +1,12 @@
 package mobileapi_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // FuzzRequests throws arbitrary bodies and query strings at the routes that
@@ -54,6 +57,69 @@ func FuzzRequests(f *testing.F) {
 			}
 			if resp.StatusCode >= 500 {
 				t.Fatalf("%s %s with %q → %d", tg.method, path, in, resp.StatusCode)
+			}
+			resp.Body.Close()
+		}
+	})
+}
+
+// FuzzTherapyRequests throws arbitrary bodies and queries at the bedside
+// and prescribing routes, as a nurse and as a physician: never a 5xx.
+// Run longer with: go test ./mobileapi -run '^$' -fuzz FuzzTherapyRequests -fuzztime 60s
+func FuzzTherapyRequests(f *testing.F) {
+	for _, seed := range []string{
+		`{"resident_id":"00000000-0000-0000-0000-000000000000","barcode":"0D4YD5"}`,
+		`{"wristband":"R123","barcode":"]d2010801234567890717270131` + "10LOT1\x1d716012745093" + `"}`,
+		`{"barcode":"(01)08012345678907(17)270100(10)L(716)012745093","resident_id":null}`,
+		`{"dose_id":"9b2f0c3e-4a4b-4f4e-9a55-3d0b1c2e6f10","outcome":"partial","quantity":"0.5e3"}`,
+		`{"dose_id":null,"prescription_id":"9b2f0c3e-4a4b-4f4e-9a55-3d0b1c2e6f10","outcome":"given","expiry":"2027-02-30"}`,
+		`{"product_id":"9b2f0c3e-4a4b-4f4e-9a55-3d0b1c2e6f10","dose":"1.25","dose_unit":"tablet","route":"oral","schedule":{"kind":"times","times":["25:00"]}}`,
+		`{"ingredient":{"atc":"N02BE01","strength":"1e999","unit":"mg"},"dose":-1,"schedule":{"kind":"every_hours","every_hours":0}}`,
+		`{"version":1,"status":"suspended","reason":"x","until":"2020-01-01T00:00:00Z"}`,
+		`{"version":1,"order":{"schedule":{"kind":"prn"},"prn":{"indication":"","max_per_24h":99}}}`,
+		`from=2026-01-01&to=2027-06-01`, `at=2026-03-29T01:30:00%2B01:00`, `gtin=123&batch=` + strings.Repeat("x", 30),
+	} {
+		f.Add(seed)
+	}
+	e := newEnv(f)
+	nurse, doctor := e.login("nurse.a"), e.login("doctor")
+	res := e.residentsOf(e.demo, "A")[0].String()
+	ward := e.ward(e.demo, "A").String()
+	var pid string
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT id::text FROM prescriptions WHERE resident_id = $1 LIMIT 1", res).Scan(&pid); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		targets := []struct{ method, path, token string }{
+			{"POST", "/v1/administrations/verify", nurse},
+			{"POST", "/v1/administrations", nurse},
+			{"POST", "/v1/residents/" + res + "/prescriptions", doctor},
+			{"POST", "/v1/prescriptions/" + pid + "/revisions", doctor},
+			{"POST", "/v1/prescriptions/" + pid + "/status", doctor},
+			{"GET", "/v1/residents/" + res + "/mar?" + in, nurse},
+			{"GET", "/v1/wards/" + ward + "/due?" + in, nurse},
+			{"GET", "/v1/recalls?" + in, doctor},
+		}
+		for _, tg := range targets {
+			body := strings.NewReader("")
+			if tg.method != "GET" {
+				body = strings.NewReader(in)
+			}
+			if strings.ContainsAny(tg.path, " \t\n\r#\x00") {
+				continue
+			}
+			req := httptest.NewRequest(tg.method, "http://corsia.test/", body)
+			req.URL.Path, req.URL.RawQuery, _ = strings.Cut(tg.path, "?")
+			req.RequestURI = ""
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tg.token)
+			req.Header.Set("Idempotency-Key", uuid.NewString())
+			resp, err := e.srv.App().Test(req, -1)
+			if err != nil {
+				continue
+			}
+			if resp.StatusCode >= 500 {
+				t.Fatalf("%s %s with %q → %d", tg.method, tg.path, in, resp.StatusCode)
 			}
 			resp.Body.Close()
 		}

@@ -202,7 +202,7 @@ var matrixRows = []matrixRow{
 		e.mxDose(tg, e.mxPrescription(tg, false))
 		return req{body: map[string]any{"resident_id": rid(tg), "barcode": "0D4YD5"}} // Code 32 of AIC 012745093
 	}, [3]expect{
-		{"nurse": 200, "doctor": 200, "oss": 200, "therapist": 403, "lead": 403, "director": 403, "*": 404},
+		{"nurse": 200, "doctor": 200, "oss": 200, "lead": 200, "therapist": 403, "director": 403, "*": 404},
 		physicianOther, all(404),
 	}},
 	{"POST", "/v1/administrations", func(e *env, tg target) req {
@@ -211,9 +211,12 @@ var matrixRows = []matrixRow{
 		return req{header: map[string]string{"Idempotency-Key": uuid.NewString()},
 			body: map[string]any{"dose_id": dose.String(), "outcome": "refused", "reason": "rifiuta la terapia"}}
 	}, [3]expect{
-		{"nurse": 201, "doctor": 201, "*": 403},
-		{"doctor": 201, "nurse": 404, "*": 403},
-		{"nurse": 404, "doctor": 404, "*": 403},
+		// Only nurses and physicians administer (the lead is also a nurse,
+		// the director also a physician): the others are refused whatever
+		// the dose.
+		{"nurse": 201, "doctor": 201, "lead": 201, "director": 403, "*": 403},
+		{"doctor": 201, "nurse": 404, "lead": 403, "director": 403, "*": 403},
+		{"nurse": 404, "doctor": 404, "lead": 404, "director": 404, "*": 403},
 	}},
 	{"POST", "/v1/administrations/:id/entered-in-error", func(e *env, tg target) req {
 		p := e.mxPrescription(tg, false)
@@ -363,7 +366,9 @@ func (e *env) newDevice(tg target) uuid.UUID {
 var (
 	prescribeOwn   = expect{"doctor": 200, "nurse": 403, "oss": 403, "therapist": 403, "lead": 403, "director": 403, "*": 404}
 	prescribeOther = expect{"doctor": 200, "lead": 403, "director": 403, "*": 404}
-	correctOwn     = expect{"nurse": 200, "doctor": 200, "oss": 403, "therapist": 403, "lead": 403, "director": 403, "*": 404}
+	// ALT's ward lead is also a nurse (she administers on ward X); ALT's
+	// director is also a physician but has no ward, so she acts nowhere.
+	correctOwn     = expect{"nurse": 200, "doctor": 200, "lead": 200, "oss": 403, "therapist": 403, "director": 403, "*": 404}
 	physicianOther = expect{"doctor": 200, "lead": 403, "director": 403, "*": 404}
 	recallReaders  = expect{"lead": 200, "director": 200, "*": 403}
 )

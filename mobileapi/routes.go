@@ -49,6 +49,23 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/residents/:id/allergies", false, s.addAllergy},
 		{"POST", "/v1/residents/:id/allergies/:allergy_id/status", false, s.allergyStatus},
 
+		{"GET", "/v1/residents/:id/prescriptions", false, s.therapySheet},
+		{"POST", "/v1/residents/:id/prescriptions", false, s.prescribe},
+		{"POST", "/v1/residents/:id/reconciliation", false, s.reconcile},
+		{"GET", "/v1/residents/:id/mar", false, s.mar},
+		{"GET", "/v1/prescriptions/:id", false, s.getPrescription},
+		{"POST", "/v1/prescriptions/:id/revisions", false, s.revisePrescription},
+		{"POST", "/v1/prescriptions/:id/status", false, s.prescriptionStatus},
+		{"GET", "/v1/wards/:id/due", false, s.wardDue},
+		{"POST", "/v1/administrations/verify", false, s.verifyAdministration},
+		{"POST", "/v1/administrations", false, s.recordAdministration},
+		{"POST", "/v1/administrations/:id/entered-in-error", false, s.enteredInError},
+		{"POST", "/v1/administrations/:id/effectiveness", false, s.recordEffectiveness},
+		{"POST", "/v1/assisted-intakes", false, s.assistIntake},
+		{"GET", "/v1/recalls", false, s.recalls},
+		{"GET", "/v1/admin/therapy-settings", false, s.therapySettings},
+		{"PUT", "/v1/admin/therapy-settings", false, s.updateTherapySettings},
+
 		{"POST", "/v1/scan/decode", false, s.decodeScan},
 
 		{"GET", "/v1/catalogue/products", false, s.searchProducts},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/backend/therapy"
 	"github.com/corsia-cce/corsia/fixtures"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -134,13 +136,105 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 				return fmt.Errorf("resident %s %s: %w", rs.GivenName, rs.FamilyName, err)
 			}
 		}
+		if err := loadTherapy(ctx, tx, d, fid); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, audit.Event{FacilityID: fid, Action: "fixtures.load", ResourceType: "facility",
 			ResourceID: fid.String(), Outcome: audit.Success, Detail: d.Facility.Code})
 	})
 	if err != nil {
 		return false, fmt.Errorf("load fixtures %s: %w", d.Facility.Code, err)
 	}
+	// Materialise the demo doses now rather than wait for the workers.
+	ts := &therapy.Service{Store: TherapyStore{db}, Clock: backend.SystemClock{}}
+	if _, err := ts.RollForward(ctx); err != nil {
+		return true, fmt.Errorf("load fixtures %s: doses: %w", d.Facility.Code, err)
+	}
+	if err := db.demoHistory(ctx, fid); err != nil {
+		return true, fmt.Errorf("load fixtures %s: history: %w", d.Facility.Code, err)
+	}
 	return true, nil
+}
+
+// demoHistory records the demo's past rounds, so its MAR reads like a
+// ward's: every dose that would by now be missed was given (a few refused)
+// by a nurse of the resident's ward, at about its time, with the pack
+// scanned. Doses due now, and the few already late, are left for the
+// newcomer's round. Fixture data, loaded without audit events of its own.
+func (db *DB) demoHistory(ctx context.Context, fid uuid.UUID) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO administrations (facility_id, id, dose_id, prescription_id, resident_id, outcome,
+			quantity, quantity_unit, reason, administered_at, recorded_at, recorded_by, product_id, scan, aic, batch)
+		SELECT d.facility_id, gen_random_uuid(), d.id, d.prescription_id, d.resident_id,
+			CASE WHEN n % 23 = 7 THEN 'refused' ELSE 'given' END,
+			CASE WHEN n % 23 = 7 THEN NULL ELSE p.dose END, p.dose_unit,
+			CASE WHEN n % 23 = 7 THEN 'rifiuta la terapia' ELSE '' END,
+			d.due_at + make_interval(mins => ((n % 31) - 12)::int), d.due_at + make_interval(mins => ((n % 31) - 10)::int),
+			nurse.id, p.product_id, CASE WHEN n % 23 = 7 THEN 'not_required' ELSE 'scanned' END, coalesce(pr.aic, ''),
+			CASE WHEN n % 23 = 7 THEN '' ELSE 'DEMO' || to_char(d.due_at, 'YYMM') END
+		FROM (SELECT d.*, row_number() OVER (ORDER BY d.due_at, d.id) AS n FROM doses d
+		      WHERE d.facility_id = $1 AND d.status = 'scheduled' AND d.missed_at <= now()) d
+		JOIN prescriptions p ON p.facility_id = d.facility_id AND p.id = d.prescription_id
+		JOIN residents r ON r.facility_id = d.facility_id AND r.id = d.resident_id
+		LEFT JOIN products pr ON pr.id = p.product_id
+		CROSS JOIN LATERAL (SELECT s.id FROM staff s
+			JOIN staff_roles sr ON sr.facility_id = s.facility_id AND sr.staff_id = s.id AND sr.role = 'nurse'
+			JOIN ward_assignments w ON w.facility_id = s.facility_id AND w.staff_id = s.id AND w.ward_id = r.ward_id
+			WHERE s.facility_id = d.facility_id ORDER BY s.username LIMIT 1) nurse
+		ON CONFLICT DO NOTHING`, fid)
+	return translate(err)
+}
+
+// loadTherapy starts fixture residents reconciled (a physician of the
+// facility confirmed their therapy at admission) and writes the demo
+// prescriptions.
+func loadTherapy(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID) error {
+	var physician uuid.UUID
+	for _, s := range d.Staff {
+		if slices.Contains(s.Roles, "physician") {
+			physician = d.ID("staff", s.Username)
+			break
+		}
+	}
+	if physician == uuid.Nil {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reconciliations SET outcome = 'confirmed', recorded_by = $2, recorded_at = opened_at,
+			notes = 'riconciliazione all''ingresso (dati dimostrativi)'
+		WHERE facility_id = $1 AND outcome IS NULL`, fid, physician); err != nil {
+		return fmt.Errorf("reconciliations: %w", err)
+	}
+	b := &pgx.Batch{}
+	for i, p := range d.DemoTherapy(time.Now()) {
+		var sched therapy.Schedule
+		raw, err := json.Marshal(p.Schedule)
+		if err == nil {
+			err = json.Unmarshal(raw, &sched)
+		}
+		if err == nil {
+			err = sched.Validate()
+		}
+		if err != nil {
+			return fmt.Errorf("demo prescription %d: %w", i, err)
+		}
+		rid := d.ID("resident", p.Resident.Ward+"/"+p.Resident.Bed+"/"+p.Resident.FiscalCode)
+		id := d.ID("prescription", fmt.Sprintf("%s/%d", rid, i))
+		var indication string
+		var minInt, maxPer, check any
+		if p.PRN != nil {
+			indication, minInt, maxPer, check = p.PRN.Indication, p.PRN.MinIntervalMin, p.PRN.MaxPer24h, p.PRN.CheckAfterMin
+		}
+		b.Queue(`INSERT INTO prescriptions (facility_id, id, series_id, resident_id, product_id, dose, dose_unit, route,
+				schedule, prn, prn_indication, prn_min_interval_min, prn_max_per_24h, prn_check_after_min, starts_at,
+				instructions, time_critical, status, prescribed_by, prescribed_at)
+			SELECT $1, $2, $2, $3, pr.id, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'active', $17, $14
+			FROM products pr WHERE pr.facility_id IS NULL AND pr.aic = $4`,
+			fid, id, rid, p.AIC, p.Dose, p.DoseUnit, p.Route, raw, sched.Kind == therapy.SchedulePRN, indication, minInt,
+			maxPer, check, p.StartsAt, p.Instructions, p.TimeCritical, physician)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("demo prescriptions: %w", err)
+	}
+	return nil
 }
 
 func loadResident(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID, wardID, bedID map[string]uuid.UUID, rs fixtures.ResidentSeed) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/backend/therapy"
 )
 
 // Services are the domain services wired to this database.
@@ -18,6 +19,7 @@ type Services struct {
 	Facility  *facility.Service
 	Audit     *audit.Service
 	Catalogue *catalogue.Service
+	Therapy   *therapy.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -35,12 +37,14 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	if c.Clock == nil {
 		c.Clock = backend.SystemClock{}
 	}
+	authService := &auth.Service{Store: AuthStore{db}, Hasher: c.Hasher, Clock: c.Clock,
+		Config: auth.Config{AccessTTL: c.AccessTTL, SessionTTL: c.SessionTTL}}
 	return &Services{
-		Auth: &auth.Service{Store: AuthStore{db}, Hasher: c.Hasher, Clock: c.Clock,
-			Config: auth.Config{AccessTTL: c.AccessTTL, SessionTTL: c.SessionTTL}},
+		Auth:      authService,
 		Residents: &resident.Service{Store: ResidentStore{db}, Clock: c.Clock, BreakGlassFor: c.BreakGlassTTL},
 		Facility:  &facility.Service{Store: FacilityStore{db}, Hasher: c.Hasher},
 		Audit:     &audit.Service{Store: db},
 		Catalogue: &catalogue.Service{Store: CatalogueStore{db}},
+		Therapy:   &therapy.Service{Store: TherapyStore{db}, Clock: c.Clock, Witness: authService},
 	}
 }

@@ -446,7 +446,7 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 				return err
 			}
 			if cur != nil {
-				return s.alreadyRecorded(ctx, a, cur)
+				return s.alreadyRecorded(cur)
 			}
 			if d.Cancelled {
 				return backend.E(backend.KindConflict, "dose.cancelled", "this dose was cancelled by a change to the prescription ("+d.CancelReason+")")
@@ -511,11 +511,10 @@ func (s *Service) replayed(ctx context.Context, a *backend.Actor, key uuid.UUID,
 }
 
 // alreadyRecorded is the 409 that names who recorded the dose and when.
-func (s *Service) alreadyRecorded(ctx context.Context, a *backend.Actor, cur *Administration) error {
-	name, err := s.Store.StaffName(ctx, a.FacilityID, cur.RecordedBy)
-	if err != nil {
-		name = ""
-	}
+// It runs inside the recording transaction and so must not take another
+// connection: the name comes with the act.
+func (s *Service) alreadyRecorded(cur *Administration) error {
+	name := cur.RecordedByName
 	e := backend.E(backend.KindConflict, "dose.already_recorded",
 		"already recorded ("+string(cur.Outcome)+") by "+name+" at "+cur.RecordedAt.UTC().Format(time.RFC3339))
 	e.Fields = map[string]string{"administration_id": cur.ID.String(), "recorded_by": cur.RecordedBy.String(),

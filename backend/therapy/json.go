@@ -86,3 +86,22 @@ func (p Prescription) MarshalJSON() ([]byte, error) {
 		Live           bool       `json:"live"`
 	}{plain(p), optUUID(p.Supersedes), optUUID(p.ProductID), optTime(p.EndsAt), optTime(p.SuspendedUntil), p.Live()})
 }
+
+// MarshalJSON writes the act's fields and the line's own side by side
+// (embedding alone would let Administration's MarshalJSON drop them).
+func (l PRNLine) MarshalJSON() ([]byte, error) {
+	act, err := json.Marshal(l.Administration)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(act, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]any{"state": l.State, "product": l.Product, "check_due_at": l.CheckDueAt} {
+		if m[k], err = json.Marshal(v); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(m)
+}

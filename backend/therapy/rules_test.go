@@ -244,17 +244,19 @@ func TestOrderValidation(t *testing.T) {
 		t.Fatalf("valid order: %v %+v", err, o)
 	}
 	for name, change := range map[string]func(*Order){
-		"fifth of a tablet":      func(o *Order) { o.Dose = dec("0.2") },
-		"half a capsule":         func(o *Order) { o.DoseUnit, o.Dose = "capsule", dec("0.5") },
-		"no drug":                func(o *Order) { o.ProductID = uuid.Nil },
-		"both drug kinds":        func(o *Order) { o.Ingredient = &Ingredient{ATC: "N02BE01", Strength: dec("500"), Unit: "mg"} },
-		"zero dose":              func(o *Order) { o.Dose = decimal.Zero },
-		"unknown unit":           func(o *Order) { o.DoseUnit = "cpr" },
-		"unknown route":          func(o *Order) { o.Route = "nose-ish" },
-		"prn without limits":     func(o *Order) { o.Schedule = Schedule{Kind: SchedulePRN} },
-		"limits on a schedule":   func(o *Order) { o.PRN = &PRN{Indication: "x", MinIntervalMin: 60, MaxPer24h: 1} },
-		"prn without indication": func(o *Order) { o.Schedule, o.PRN = Schedule{Kind: SchedulePRN}, &PRN{MinIntervalMin: 60, MaxPer24h: 2} },
-		"end before start":       func(o *Order) { o.EndsAt = t0.Add(-time.Hour) },
+		"fifth of a tablet":    func(o *Order) { o.Dose = dec("0.2") },
+		"half a capsule":       func(o *Order) { o.DoseUnit, o.Dose = "capsule", dec("0.5") },
+		"no drug":              func(o *Order) { o.ProductID = uuid.Nil },
+		"both drug kinds":      func(o *Order) { o.Ingredient = &Ingredient{ATC: "N02BE01", Strength: dec("500"), Unit: "mg"} },
+		"zero dose":            func(o *Order) { o.Dose = decimal.Zero },
+		"unknown unit":         func(o *Order) { o.DoseUnit = "cpr" },
+		"unknown route":        func(o *Order) { o.Route = "nose-ish" },
+		"prn without limits":   func(o *Order) { o.Schedule = Schedule{Kind: SchedulePRN} },
+		"limits on a schedule": func(o *Order) { o.PRN = &PRN{Indication: "x", MinIntervalMin: 60, MaxPer24h: 1} },
+		"prn without indication": func(o *Order) {
+			o.Schedule, o.PRN = Schedule{Kind: SchedulePRN}, &PRN{MinIntervalMin: 60, MaxPer24h: 2}
+		},
+		"end before start": func(o *Order) { o.EndsAt = t0.Add(-time.Hour) },
 	} {
 		o := base()
 		change(&o)

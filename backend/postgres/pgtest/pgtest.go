@@ -227,18 +227,20 @@ func buildTemplate(ctx context.Context, name string, kind Kind) error {
 			return err
 		}
 		if kind == Demo {
-			demo, err := fixtures.Demo()
+			// The catalogue first: demo prescriptions refer to its products.
+			products, err := fixtures.Catalogue()
+			if err == nil {
+				_, err = db.LoadCatalogue(ctx, products)
+			}
+			var demo *fixtures.Data
+			if err == nil {
+				demo, err = fixtures.Demo()
+			}
 			if err == nil {
 				_, err = db.LoadFixtures(ctx, demo, Hasher())
 			}
 			if err == nil {
 				_, err = db.LoadFixtures(ctx, Other(), Hasher())
-			}
-			if err == nil {
-				var products []fixtures.ProductSeed
-				if products, err = fixtures.Catalogue(); err == nil {
-					_, err = db.LoadCatalogue(ctx, products)
-				}
 			}
 			if err != nil {
 				db.Close()
