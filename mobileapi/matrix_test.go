@@ -237,6 +237,7 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/recalls", func(e *env, tg target) req {
 		return req{path: "/v1/recalls?aic=012745093&batch=LOT1"}
 	}, [3]expect{recallReaders, recallReaders, recallReaders}},
+	{"GET", "/v1/indicators/administration", nil, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"GET", "/v1/admin/therapy-settings", nil, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"PUT", "/v1/admin/therapy-settings", func(e *env, tg target) req {
 		return req{body: map[string]any{"window_time_critical_min": 30, "window_frequent_min": 60, "window_daily_min": 120,

@@ -63,6 +63,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/administrations/:id/effectiveness", false, s.recordEffectiveness},
 		{"POST", "/v1/assisted-intakes", false, s.assistIntake},
 		{"GET", "/v1/recalls", false, s.recalls},
+		{"GET", "/v1/indicators/administration", false, s.administrationIndicators},
 		{"GET", "/v1/admin/therapy-settings", false, s.therapySettings},
 		{"PUT", "/v1/admin/therapy-settings", false, s.updateTherapySettings},
 

@@ -313,3 +313,25 @@ func (s *Server) updateTherapySettings(c *fiber.Ctx) error {
 	}
 	return c.JSON(set)
 }
+
+func (s *Server) administrationIndicators(c *fiber.Ctx) error {
+	from, err := queryTime(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := queryTime(c, "to")
+	if err != nil {
+		return err
+	}
+	if to.IsZero() {
+		to = time.Now().UTC()
+	}
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -30)
+	}
+	ind, err := s.Therapy.Indicators(c.UserContext(), actor(c), from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ind)
+}

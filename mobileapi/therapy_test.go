@@ -645,3 +645,45 @@ func TestDemoHasARoundAtAnyHour(t *testing.T) {
 }
 
 func postgresConfig() postgres.ServiceConfig { return postgres.ServiceConfig{Hasher: pgtest.Hasher()} }
+
+// Scan compliance and overrides are counted per ward and per person.
+func TestAdministrationIndicators(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	nurse := e.login("alt.nurse.x")
+	for i, body := range []map[string]any{
+		{"outcome": "given", "barcode": code32(t, aicTachipirina500)},
+		{"outcome": "given", "unable_to_scan": "wristband_damaged"},
+		{"outcome": "refused", "reason": "rifiuta"},
+	} {
+		res, _ := e.therapyResident(i == 1) // the second awaits reconciliation: overridden
+		e.prescribe(res, everyHoursFromNow(aicTachipirina500, e, 6))
+		body["dose_id"] = e.dueDoses(nurse, e.ward(e.alt, "X"), time.Now(), res)[0]["dose_id"]
+		if i == 1 {
+			body["override"] = map[string]any{"codes": []string{"awaiting_reconciliation"}, "reason": "reconciliation_pending_physician_informed"}
+		}
+		if r := e.record(nurse, uuid.NewString(), body); r.Status != 201 {
+			t.Fatalf("record %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := e.do(req{method: "GET", path: "/v1/indicators/administration?from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
+		"&to=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), token: e.login("alt.director")})
+	if r.Status != 200 {
+		t.Fatalf("indicators: %d %s", r.Status, r.Body)
+	}
+	j := r.json(t)
+	var x map[string]any
+	for _, w := range j["wards"].([]any) {
+		if w.(map[string]any)["ward_code"] == "X" {
+			x = w.(map[string]any)
+		}
+	}
+	if x["scanned"] != float64(1) || x["keyed"] != float64(1) || x["scan_compliance"] != 0.5 || x["refused"] != float64(1) ||
+		x["overrides"] != float64(1) || x["keyed_reasons"].(map[string]any)["wristband_damaged"] != float64(1) {
+		t.Fatalf("ward X: %v", x)
+	}
+	ov := j["overrides"].([]any)
+	if len(ov) != 1 || ov[0].(map[string]any)["name"] != "Infermiera X" || ov[0].(map[string]any)["count"] != float64(1) {
+		t.Fatalf("overrides: %v", ov)
+	}
+}

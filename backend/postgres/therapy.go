@@ -823,3 +823,126 @@ func (t therapyTx) CanWitness(ctx context.Context, facility, staff uuid.UUID) (b
 		WHERE s.facility_id = $1 AND s.id = $2 AND s.active AND r.role IN ('nurse', 'physician'))`, facility, staff).Scan(&ok)
 	return ok, translate(err)
 }
+
+// AdministrationIndicators computes the administration figures per ward and
+// the overrides per person for doses due (and PRN doses given) in [from, to).
+func (s TherapyStore) AdministrationIndicators(ctx context.Context, facility uuid.UUID, from, to, now time.Time) (therapy.Indicators, error) {
+	ind := therapy.Indicators{From: from, To: to, Wards: []therapy.WardIndicators{}, Overrides: []therapy.StaffOverrides{}}
+	// Acts are attributed to the ward the resident is on now: transfers
+	// within a period are rare and the audit trail keeps the detail.
+	rows, err := s.Pool.Query(ctx, `WITH acts AS (
+			SELECT a.*, r.ward_id,
+				EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id) AS corrected,
+				d.due_at, d.window_min
+			FROM administrations a
+			JOIN residents r ON r.facility_id = a.facility_id AND r.id = a.resident_id
+			LEFT JOIN doses d ON d.facility_id = a.facility_id AND d.id = a.dose_id
+			WHERE a.facility_id = $1 AND ((a.dose_id IS NOT NULL AND d.due_at >= $2 AND d.due_at < $3)
+			   OR (a.dose_id IS NULL AND a.administered_at >= $2 AND a.administered_at < $3))),
+		due AS (
+			SELECT r.ward_id, count(*) AS n,
+				count(*) FILTER (WHERE d.missed_at <= $4 AND NOT EXISTS (SELECT 1 FROM administrations a
+					WHERE a.facility_id = d.facility_id AND a.dose_id = d.id AND NOT EXISTS (SELECT 1 FROM administration_corrections c
+					WHERE c.facility_id = a.facility_id AND c.administration_id = a.id))) AS missed
+			FROM doses d JOIN residents r ON r.facility_id = d.facility_id AND r.id = d.resident_id
+			WHERE d.facility_id = $1 AND d.status = 'scheduled' AND d.due_at >= $2 AND d.due_at < $3
+			GROUP BY r.ward_id)
+		SELECT w.id, w.code, coalesce(due.n, 0), coalesce(due.missed, 0),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.dose_id IS NOT NULL AND a.outcome = 'given'
+				AND a.administered_at <= a.due_at + make_interval(mins => a.window_min)),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.dose_id IS NOT NULL AND a.outcome = 'given'
+				AND a.administered_at > a.due_at + make_interval(mins => a.window_min)),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.outcome = 'partial'),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.outcome = 'refused'),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.outcome = 'held'),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.outcome = 'omitted'),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.dose_id IS NULL AND a.outcome IN ('given', 'partial')),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.scan = 'scanned'),
+			count(a.id) FILTER (WHERE NOT a.corrected AND a.scan = 'keyed'),
+			count(a.id) FILTER (WHERE a.overridden <> '{}'),
+			count(a.id) FILTER (WHERE a.corrected)
+		FROM wards w
+		LEFT JOIN due ON due.ward_id = w.id
+		LEFT JOIN acts a ON a.ward_id = w.id
+		WHERE w.facility_id = $1
+		GROUP BY w.id, w.code, due.n, due.missed ORDER BY w.code`, facility, from, to, now)
+	if err != nil {
+		return ind, translate(err)
+	}
+	ind.Wards, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (therapy.WardIndicators, error) {
+		var w therapy.WardIndicators
+		err := row.Scan(&w.WardID, &w.WardCode, &w.DosesDue, &w.Missed, &w.Given, &w.Late, &w.Partial, &w.Refused, &w.Held,
+			&w.Omitted, &w.PRN, &w.Scanned, &w.Keyed, &w.Overrides, &w.EnteredInError)
+		w.KeyedReasons = map[string]int{}
+		return w, err
+	})
+	if err != nil {
+		return ind, translate(err)
+	}
+	// Why packs or wristbands were not scanned, per ward.
+	rows, err = s.Pool.Query(ctx, `SELECT r.ward_id, a.unable_to_scan, count(*) FROM administrations a
+		JOIN residents r ON r.facility_id = a.facility_id AND r.id = a.resident_id
+		LEFT JOIN doses d ON d.facility_id = a.facility_id AND d.id = a.dose_id
+		WHERE a.facility_id = $1 AND a.scan = 'keyed'
+		  AND coalesce(d.due_at, a.administered_at) >= $2 AND coalesce(d.due_at, a.administered_at) < $3
+		  AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id)
+		GROUP BY 1, 2`, facility, from, to)
+	if err != nil {
+		return ind, translate(err)
+	}
+	byWard := map[uuid.UUID]*therapy.WardIndicators{}
+	for i := range ind.Wards {
+		byWard[ind.Wards[i].WardID] = &ind.Wards[i]
+	}
+	for rows.Next() {
+		var ward *uuid.UUID
+		var reason string
+		var n int
+		if err := rows.Scan(&ward, &reason, &n); err != nil {
+			rows.Close()
+			return ind, translate(err)
+		}
+		if w := byWard[deref(ward)]; w != nil {
+			w.KeyedReasons[reason] = n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return ind, translate(err)
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT a.recorded_by, s.given_name || ' ' || s.family_name, r.ward_id, b.block, count(*)
+		FROM administrations a
+		JOIN residents r ON r.facility_id = a.facility_id AND r.id = a.resident_id
+		JOIN staff s ON s.facility_id = a.facility_id AND s.id = a.recorded_by
+		CROSS JOIN LATERAL unnest(a.overridden) AS b(block)
+		WHERE a.facility_id = $1 AND a.recorded_at >= $2 AND a.recorded_at < $3
+		GROUP BY 1, 2, 3, 4 ORDER BY 2, 3, 4`, facility, from, to)
+	if err != nil {
+		return ind, translate(err)
+	}
+	defer rows.Close()
+	idx := map[[2]uuid.UUID]int{}
+	for rows.Next() {
+		var staff uuid.UUID
+		var ward *uuid.UUID
+		var name, block string
+		var n int
+		if err := rows.Scan(&staff, &name, &ward, &block, &n); err != nil {
+			return ind, translate(err)
+		}
+		k := [2]uuid.UUID{staff, deref(ward)}
+		i, ok := idx[k]
+		if !ok {
+			i = len(ind.Overrides)
+			idx[k] = i
+			ind.Overrides = append(ind.Overrides, therapy.StaffOverrides{StaffID: staff, Name: name, WardID: deref(ward), ByBlock: map[string]int{}})
+		}
+		ind.Overrides[i].ByBlock[block] += n
+	}
+	for i := range ind.Overrides {
+		for _, n := range ind.Overrides[i].ByBlock {
+			ind.Overrides[i].Count += n
+		}
+	}
+	return ind, translate(rows.Err())
+}
