@@ -75,7 +75,8 @@ CREATE TABLE prescriptions (
     -- Tablets split on the score line, never below a quarter (Racc. 19).
     CHECK (dose_unit NOT IN ('tablet', 'capsule') OR dose * 4 = trunc(dose * 4)),
     CHECK (dose_unit <> 'capsule' OR dose = trunc(dose)),
-    CHECK (ends_at IS NULL OR ends_at > starts_at),
+    -- A version changed or stopped before it started has an empty period.
+    CHECK (ends_at IS NULL OR ends_at >= starts_at),
     CHECK (status NOT IN ('suspended', 'discontinued', 'entered_in_error') OR status_reason <> '')
 );
 -- A version is superseded at most once: two physicians changing the same

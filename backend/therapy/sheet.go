@@ -169,7 +169,7 @@ func (s *Service) Revise(ctx context.Context, a *backend.Actor, id uuid.UUID, ve
 		}
 		p = Prescription{Order: o, ID: uuid.New(), FacilityID: a.FacilityID, SeriesID: old.SeriesID, Supersedes: old.ID,
 			ResidentID: old.ResidentID, Status: Active, PrescribedBy: a.StaffID, PrescribedAt: now, Version: 1, Product: product}
-		old.Status, old.StatusReason, old.EndsAt = Superseded, "replaced by a new version", o.StartsAt
+		old.Status, old.StatusReason, old.EndsAt = Superseded, "replaced by a new version", maxTime(o.StartsAt, old.StartsAt)
 		if err := tx.SetStatus(ctx, &old); err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *Service) SetStatus(ctx context.Context, a *backend.Actor, id uuid.UUID,
 		}
 		p.Status, p.StatusReason, p.SuspendedUntil = c.Status, c.Reason, c.Until
 		if c.Status == Discontinued || c.Status == EnteredInError {
-			p.EndsAt = now
+			p.EndsAt = maxTime(now, p.StartsAt)
 		}
 		if err := tx.SetStatus(ctx, &p); err != nil {
 			return err
