@@ -551,6 +551,20 @@ func TestPrescriptionChangesNeverEditInPlace(t *testing.T) {
 		body: map[string]any{"version": 2, "status": "active"}}); r.Status != 200 {
 		t.Fatalf("resume: %d %s", r.Status, r.Body)
 	}
+	// The suspension cancelled the dose due then; resuming made the next
+	// one, 8 h on. Discontinued: it leaves the round (cancelled, never
+	// missed).
+	next := time.Now().Add(8 * time.Hour)
+	if d := e.dueDoses(nurse, e.ward(e.alt, "X"), next, res); len(d) != 1 {
+		t.Fatalf("due before discontinuing: %v", d)
+	}
+	if r := e.do(req{method: "POST", path: "/v1/prescriptions/" + newID + "/status", token: doctor,
+		body: map[string]any{"version": 3, "status": "discontinued", "reason": "dolore risolto"}}); r.Status != 200 {
+		t.Fatalf("discontinue: %d %s", r.Status, r.Body)
+	}
+	if d := e.dueDoses(nurse, e.ward(e.alt, "X"), next, res); len(d) != 0 {
+		t.Fatalf("due after discontinuing: %v", d)
+	}
 	// Only the status ever moves: the database refuses anything else.
 	if _, err := e.db.Pool.Exec(context.Background(), "UPDATE prescriptions SET dose = 10 WHERE id = $1", newID); err == nil {
 		t.Fatal("a prescription's dose could be edited in place")

@@ -665,13 +665,13 @@ func (t therapyTx) InsertDoses(ctx context.Context, facility uuid.UUID, doses []
 	return int(tag.RowsAffected()), translate(err)
 }
 
-func (t therapyTx) CancelDoses(ctx context.Context, facility, prescription uuid.UUID, from, until time.Time, reason string) (int, error) {
+func (t therapyTx) CancelDoses(ctx context.Context, facility, prescription uuid.UUID, from, until, openAt time.Time, reason string) (int, error) {
 	tag, err := t.tx.Exec(ctx, `UPDATE doses d SET status = 'cancelled', cancel_reason = $5
-		WHERE d.facility_id = $1 AND d.prescription_id = $2 AND d.status = 'scheduled' AND d.due_at >= $3
-		  AND ($4::timestamptz IS NULL OR d.due_at < $4)
+		WHERE d.facility_id = $1 AND d.prescription_id = $2 AND d.status = 'scheduled'
+		  AND ((d.due_at >= $3 AND ($4::timestamptz IS NULL OR d.due_at < $4)) OR (d.due_at < $3 AND d.missed_at > $6))
 		  AND NOT EXISTS (SELECT 1 FROM administrations a WHERE a.facility_id = d.facility_id AND a.dose_id = d.id
 		      AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id))`,
-		facility, prescription, from, nullTime(until), reason)
+		facility, prescription, from, nullTime(until), reason, nullTime(openAt))
 	return int(tag.RowsAffected()), translate(err)
 }
 

@@ -130,9 +130,10 @@ type Tx interface {
 	SetHorizon(ctx context.Context, facility, prescription uuid.UUID, until time.Time) error
 	// InsertDoses inserts the doses not yet there and returns how many.
 	InsertDoses(ctx context.Context, facility uuid.UUID, doses []Dose) (int, error)
-	// CancelDoses cancels p's scheduled doses due in [from, until) (until
-	// zero: no end) on which nothing was recorded.
-	CancelDoses(ctx context.Context, facility, prescription uuid.UUID, from, until time.Time, reason string) (int, error)
+	// CancelDoses cancels p's scheduled doses on which nothing was recorded
+	// and that are due in [from, until) (until zero: no end) or, when
+	// openAt is set, still open then (due before from but not yet missed).
+	CancelDoses(ctx context.Context, facility, prescription uuid.UUID, from, until, openAt time.Time, reason string) (int, error)
 	LockDose(ctx context.Context, facility, id uuid.UUID) (Dose, error)
 	// CurrentAct returns the dose's effective act (nil if none) and the
 	// attempt number the next act would take.

@@ -144,8 +144,11 @@ func (s *Service) prescriptionFor(ctx context.Context, a *backend.Actor, action 
 // never touched.
 func (s *Service) Revise(ctx context.Context, a *backend.Actor, id uuid.UUID, version int, o Order) (Prescription, error) {
 	now := s.now()
-	if o.StartsAt.IsZero() || o.StartsAt.Before(now) {
+	if o.StartsAt.IsZero() {
 		o.StartsAt = now
+	}
+	if o.StartsAt.Before(now.Add(-materialiseFrom)) {
+		return Prescription{}, backend.Invalid("prescription.invalid_period", "starts_at", "a change starts at most 24 h back")
 	}
 	if err := o.Validate(); err != nil {
 		return Prescription{}, err
@@ -167,13 +170,20 @@ func (s *Service) Revise(ctx context.Context, a *backend.Actor, id uuid.UUID, ve
 		if err != nil {
 			return err
 		}
+		if o.StartsAt.Before(old.StartsAt) {
+			return backend.Invalid("prescription.invalid_period", "starts_at", "a change cannot start before the version it replaces")
+		}
 		p = Prescription{Order: o, ID: uuid.New(), FacilityID: a.FacilityID, SeriesID: old.SeriesID, Supersedes: old.ID,
 			ResidentID: old.ResidentID, Status: Active, PrescribedBy: a.StaffID, PrescribedAt: now, Version: 1, Product: product}
 		old.Status, old.StatusReason, old.EndsAt = Superseded, "replaced by a new version", maxTime(o.StartsAt, old.StartsAt)
 		if err := tx.SetStatus(ctx, &old); err != nil {
 			return err
 		}
-		if _, err := tx.CancelDoses(ctx, a.FacilityID, old.ID, o.StartsAt, time.Time{}, "superseded"); err != nil {
+		// The old version's doses from the new start, and those still open
+		// now, go: the nurse gives what the new version says. (A physician
+		// who wants today's dose given at the new strength starts the new
+		// version back at its time.) Missed and recorded doses stay.
+		if _, err := tx.CancelDoses(ctx, a.FacilityID, old.ID, o.StartsAt, time.Time{}, now, "superseded"); err != nil {
 			return err
 		}
 		if err := tx.InsertPrescription(ctx, &p); err != nil {
@@ -240,9 +250,9 @@ func (s *Service) SetStatus(ctx context.Context, a *backend.Actor, id uuid.UUID,
 		}
 		switch c.Status {
 		case Suspended:
-			_, err = tx.CancelDoses(ctx, a.FacilityID, p.ID, now, c.Until, "suspended")
+			_, err = tx.CancelDoses(ctx, a.FacilityID, p.ID, now, c.Until, now, "suspended")
 		case Discontinued, EnteredInError:
-			_, err = tx.CancelDoses(ctx, a.FacilityID, p.ID, now, time.Time{}, string(c.Status))
+			_, err = tx.CancelDoses(ctx, a.FacilityID, p.ID, now, time.Time{}, now, string(c.Status))
 		case Active:
 			err = s.materialise(ctx, tx, p, set, loc, now, now)
 		}
