@@ -213,7 +213,13 @@ func (db *DB) PurgeExpiredTokens(ctx context.Context) (int64, error) {
 		// Failure counters long past their window and lock.
 		th, err := tx.Exec(ctx, `DELETE FROM auth_throttle WHERE last_failure_at < now() - interval '2 days'
 			AND (locked_until IS NULL OR locked_until < now())`)
-		n = a.RowsAffected() + r.RowsAffected() + th.RowsAffected()
+		if err != nil {
+			return err
+		}
+		// Stored answers to idempotency keys: a tablet retries for minutes,
+		// not weeks; the acts themselves stay in their own tables.
+		ik, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE created_at < now() - interval '7 days'")
+		n = a.RowsAffected() + r.RowsAffected() + th.RowsAffected() + ik.RowsAffected()
 		return err
 	})
 	return n, translate(err)
