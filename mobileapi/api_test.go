@@ -520,3 +520,29 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatal("security headers missing")
 	}
 }
+
+// Parallel sign-ins of one account never answer 404: the throttle row is
+// created or locked in one statement (a successful sign-in deleting it in
+// between once turned correct passwords into "not found").
+func TestParallelSignInsOfOneAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for round := 0; round < 4; round++ {
+		var wg sync.WaitGroup
+		statuses := make([]int, 8)
+		for i := range statuses {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				statuses[i] = e.do(req{method: "POST", path: "/v1/auth/login",
+					body: map[string]string{"username": "alt.nurse.y", "password": "corsia-demo"}}).Status
+			}(i)
+		}
+		wg.Wait()
+		for _, s := range statuses {
+			if s != 200 && s != 429 {
+				t.Fatalf("round %d: statuses %v", round, statuses)
+			}
+		}
+	}
+}

@@ -48,15 +48,15 @@ func (s AuthStore) Reserve(ctx context.Context, key string, window time.Duration
 	var n int
 	var until time.Time
 	err := s.inTx(ctx, nil, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO auth_throttle (key, failures, last_failure_at) VALUES ($1, 0, now())
-			ON CONFLICT (key) DO NOTHING`, key); err != nil {
-			return err
-		}
+		// One statement creates or locks the row: a separate insert and
+		// SELECT ... FOR UPDATE lost the row to a concurrent successful
+		// sign-in clearing it in between (measured: 404s on parallel logins).
 		var failures int
 		var last time.Time
 		var locked *time.Time
-		if err := tx.QueryRow(ctx, `SELECT failures, last_failure_at, locked_until FROM auth_throttle WHERE key = $1 FOR UPDATE`,
-			key).Scan(&failures, &last, &locked); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO auth_throttle (key, failures, last_failure_at) VALUES ($1, 0, now())
+			ON CONFLICT (key) DO UPDATE SET key = excluded.key
+			RETURNING failures, last_failure_at, locked_until`, key).Scan(&failures, &last, &locked); err != nil {
 			return err
 		}
 		now := time.Now()

@@ -757,11 +757,7 @@ func (t therapyTx) CurrentAct(ctx context.Context, facility, dose uuid.UUID) (*t
 	return nil, next, nil
 }
 
-func (t therapyTx) InsertAdministration(ctx context.Context, a *therapy.Administration) error {
-	var facility uuid.UUID
-	if err := t.tx.QueryRow(ctx, "SELECT facility_id FROM residents WHERE id = $1", a.ResidentID).Scan(&facility); err != nil {
-		return translate(err)
-	}
+func (t therapyTx) InsertAdministration(ctx context.Context, facility uuid.UUID, a *therapy.Administration) error {
 	var expiry any
 	if !a.Expiry.IsZero() {
 		expiry = a.Expiry.Format(time.DateOnly)

@@ -131,6 +131,35 @@ func (s *Service) situation(ctx context.Context, a *backend.Actor, r ResidentFac
 	return sit, nil
 }
 
+// withDose adds the dose the nurse picked to the situation when it lies
+// outside the day around now that situation loads, so a dose picked far
+// ahead is judged as early rather than as the wrong drug. A dose of another
+// resident is left out: then the drug is wrong for this one.
+func (s *Service) withDose(ctx context.Context, a *backend.Actor, sit *Situation, id uuid.UUID) error {
+	if id == uuid.Nil || slices.ContainsFunc(sit.Doses, func(d DoseFacts) bool { return d.Dose.ID == id }) {
+		return nil
+	}
+	return s.Store.Tx(ctx, nil, func(tx Tx) error {
+		d, err := tx.ReadDose(ctx, a.FacilityID, id)
+		if backend.IsKind(err, backend.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range sit.Prescriptions {
+			if p.ID == d.PrescriptionID {
+				act, _, err := tx.CurrentAct(ctx, a.FacilityID, id)
+				if err != nil {
+					return err
+				}
+				sit.Doses = append(sit.Doses, DoseFacts{Dose: d, Act: act})
+			}
+		}
+		return nil
+	})
+}
+
 // Verify checks a pack scanned at the bedside and records the check.
 func (s *Service) Verify(ctx context.Context, a *backend.Actor, req VerifyRequest) (VerifyResult, error) {
 	now := s.now()
@@ -166,6 +195,9 @@ func (s *Service) Verify(ctx context.Context, a *backend.Actor, req VerifyReques
 	}
 	sit, err := s.situation(ctx, a, r, now)
 	if err != nil {
+		return VerifyResult{}, err
+	}
+	if err := s.withDose(ctx, a, &sit, req.DoseID); err != nil {
 		return VerifyResult{}, err
 	}
 	sit.DoseID, sit.Expiry = req.DoseID, pack.expiry
@@ -350,6 +382,9 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 		if err != nil {
 			return Administration{}, false, err
 		}
+		if err := s.withDose(ctx, a, &sit, req.DoseID); err != nil {
+			return Administration{}, false, err
+		}
 		sit.Product, sit.DoseID, sit.Expiry = nil, req.DoseID, act.Expiry
 		if act.Scan == ScanScanned {
 			sit.Product = product
@@ -398,11 +433,12 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 		return Administration{}, false, backend.Invalid("administration.invalid_quantity", "quantity", "no quantity when nothing was given")
 	}
 
-	// A replay answers before anything costly (the witness's PIN).
-	if stored, ok, err := s.replayed(ctx, a, key, op, hash); ok || err != nil {
-		return stored, ok, err
-	}
 	if req.Outcome.Took() && v.WitnessRequired {
+		// A replay answers before the witness's PIN is checked again: that
+		// is costly and counts against her sign-in throttle.
+		if stored, ok, err := s.replayed(ctx, a, key, op, hash); ok || err != nil {
+			return stored, ok, err
+		}
 		wid, err := s.Witness.Witness(ctx, a, req.Witness.Badge, req.Witness.PIN)
 		if err != nil {
 			return Administration{}, false, err
@@ -462,7 +498,7 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 				return err
 			}
 		}
-		if err := tx.InsertAdministration(ctx, &act); err != nil {
+		if err := tx.InsertAdministration(ctx, a.FacilityID, &act); err != nil {
 			if backend.IsCode(err, "duplicate") {
 				return backend.E(backend.KindConflict, "dose.already_recorded", "this dose was recorded meanwhile on another device")
 			}

@@ -143,7 +143,7 @@ type Tx interface {
 	// since a moment (corrections excluded).
 	PRNTimes(ctx context.Context, facility, series uuid.UUID, since time.Time) ([]time.Time, error)
 	CurrentAct(ctx context.Context, facility, dose uuid.UUID) (*Administration, int, error)
-	InsertAdministration(ctx context.Context, a *Administration) error
+	InsertAdministration(ctx context.Context, facility uuid.UUID, a *Administration) error
 	LockAdministration(ctx context.Context, facility, id uuid.UUID) (Administration, error)
 	InsertCorrection(ctx context.Context, facility, administration uuid.UUID, c *Correction) error
 	InsertPRNCheck(ctx context.Context, facility, administration uuid.UUID, c *PRNCheck) error
