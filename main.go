@@ -228,6 +228,7 @@ func run(demoDefault bool, args []string, m mode) error {
 			workers.PurgeTokens(d.db, d.log),
 			workers.VerifyAudit(d.db, cfg.AuditVerifyEvery, d.log),
 			workers.RollDoses(d.db.NewServices(postgres.ServiceConfig{Hasher: d.hasher()}).Therapy, d.log),
+			workers.DetectLateDoses(postgres.NotifyStore{DB: d.db}, 5*time.Second, d.log),
 		}}
 		go func() { r.Run(workCtx); close(workersDone) }()
 	} else {
@@ -282,7 +283,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
+		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 

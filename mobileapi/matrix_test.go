@@ -237,6 +237,18 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/recalls", func(e *env, tg target) req {
 		return req{path: "/v1/recalls?aic=012745093&batch=LOT1"}
 	}, [3]expect{recallReaders, recallReaders, recallReaders}},
+	// Notifications are the caller's own: everyone signed in may list and
+	// register; acknowledging someone else's notification is not found.
+	{"GET", "/v1/notifications", nil, [3]expect{all(200), all(200), all(200)}},
+	{"POST", "/v1/notifications/:id/ack", func(e *env, tg target) req {
+		return req{path: "/v1/notifications/" + uuid.NewString() + "/ack"}
+	}, [3]expect{all(404), all(404), all(404)}},
+	{"POST", "/v1/push-registrations", func(e *env, tg target) req {
+		return req{body: map[string]any{"token": "fcm-token-" + uuid.NewString(), "platform": "android", "app_version": "1.0.0"}}
+	}, [3]expect{all(201), all(201), all(201)}},
+	{"DELETE", "/v1/push-registrations/:id", func(e *env, tg target) req {
+		return req{path: "/v1/push-registrations/" + uuid.NewString()}
+	}, [3]expect{all(404), all(404), all(404)}},
 	{"GET", "/v1/indicators/administration", nil, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"GET", "/v1/admin/therapy-settings", nil, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"PUT", "/v1/admin/therapy-settings", func(e *env, tg target) req {

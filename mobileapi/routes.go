@@ -67,6 +67,11 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/admin/therapy-settings", false, s.therapySettings},
 		{"PUT", "/v1/admin/therapy-settings", false, s.updateTherapySettings},
 
+		{"GET", "/v1/notifications", false, s.listNotifications},
+		{"POST", "/v1/notifications/:id/ack", false, s.ackNotification},
+		{"POST", "/v1/push-registrations", false, s.registerPush},
+		{"DELETE", "/v1/push-registrations/:id", false, s.unregisterPush},
+
 		{"POST", "/v1/scan/decode", false, s.decodeScan},
 
 		{"GET", "/v1/catalogue/products", false, s.searchProducts},

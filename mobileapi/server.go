@@ -17,6 +17,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/backend/therapy"
@@ -64,6 +65,7 @@ type Deps struct {
 	Scanner   *scan.Decoder
 	Catalogue *catalogue.Service
 	Therapy   *therapy.Service
+	Notify    *notify.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -150,6 +151,27 @@ func RollDoses(r DoseRoller, log *slog.Logger) Job {
 		n, err := r.RollForward(ctx)
 		if n > 0 {
 			log.Info("doses materialised ahead", slog.Int("prescriptions", n))
+		}
+		return err
+	}}
+}
+
+// Detector is the missed-dose detector's store (backend/postgres.NotifyStore).
+type Detector interface {
+	Detect(ctx context.Context, now time.Time) (notify.DetectResult, error)
+}
+
+// DetectLateDoses runs the missed-dose detector: every few seconds it opens
+// an alert chain for each dose whose window closed without a record,
+// escalates chains nobody acknowledged, and resolves those whose dose was
+// recorded. Several processes may run it at once (an advisory lock per
+// facility; chains are unique per dose).
+func DetectLateDoses(d Detector, every time.Duration, log *slog.Logger) Job {
+	return Job{Name: "detect-late-doses", Every: every, Run: func(ctx context.Context) error {
+		res, err := d.Detect(ctx, time.Now())
+		if res.Alerts+res.Escalations+res.Resolved > 0 {
+			log.Info("detector pass", slog.Int("alerts", res.Alerts), slog.Int("escalations", res.Escalations),
+				slog.Int("resolved", res.Resolved), slog.Int("notifications", res.Notifications))
 		}
 		return err
 	}}

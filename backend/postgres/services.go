@@ -8,6 +8,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/therapy"
 )
@@ -20,6 +21,7 @@ type Services struct {
 	Audit     *audit.Service
 	Catalogue *catalogue.Service
 	Therapy   *therapy.Service
+	Notify    *notify.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -46,5 +48,6 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 		Audit:     &audit.Service{Store: db},
 		Catalogue: &catalogue.Service{Store: CatalogueStore{db}},
 		Therapy:   &therapy.Service{Store: TherapyStore{db}, Clock: c.Clock, Witness: authService},
+		Notify:    &notify.Service{Store: NotifyStore{db}, Clock: c.Clock},
 	}
 }

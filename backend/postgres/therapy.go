@@ -62,19 +62,19 @@ func (s TherapyStore) Settings(ctx context.Context, facility uuid.UUID) (therapy
 func readSettings(ctx context.Context, q querier, facility uuid.UUID) (therapy.Settings, *time.Location, error) {
 	set := therapy.DefaultSettings()
 	var zone string
-	var tc, fr, da, hz, ver *int
+	var tc, fr, da, hz, esc, ver *int
 	var oss *bool
 	var over []string
 	err := q.QueryRow(ctx, `SELECT f.time_zone, t.window_time_critical_min, t.window_frequent_min, t.window_daily_min,
-			t.horizon_hours, t.oss_assisted_intake, t.overridable_blocks, t.version
+			t.horizon_hours, t.oss_assisted_intake, t.overridable_blocks, t.escalate_after_min, t.version
 		FROM facilities f LEFT JOIN therapy_settings t ON t.facility_id = f.id WHERE f.id = $1`, facility).
-		Scan(&zone, &tc, &fr, &da, &hz, &oss, &over, &ver)
+		Scan(&zone, &tc, &fr, &da, &hz, &oss, &over, &esc, &ver)
 	if err != nil {
 		return set, nil, translate(err)
 	}
 	if ver != nil {
 		set = therapy.Settings{WindowTimeCriticalMin: *tc, WindowFrequentMin: *fr, WindowDailyMin: *da,
-			HorizonHours: *hz, OSSAssistedIntake: *oss, Overridable: over, Version: *ver}
+			HorizonHours: *hz, OSSAssistedIntake: *oss, Overridable: over, EscalateAfterMin: *esc, Version: *ver}
 	}
 	loc, err := location(zone)
 	return set, loc, err
@@ -573,9 +573,9 @@ func (t therapyTx) SaveSettings(ctx context.Context, facility uuid.UUID, s *ther
 		return translate(err)
 	}
 	err := t.tx.QueryRow(ctx, `UPDATE therapy_settings SET window_time_critical_min = $3, window_frequent_min = $4,
-			window_daily_min = $5, horizon_hours = $6, oss_assisted_intake = $7, overridable_blocks = $8
+			window_daily_min = $5, horizon_hours = $6, oss_assisted_intake = $7, overridable_blocks = $8, escalate_after_min = $9
 		WHERE facility_id = $1 AND version = $2 RETURNING version`, facility, s.Version, s.WindowTimeCriticalMin,
-		s.WindowFrequentMin, s.WindowDailyMin, s.HorizonHours, s.OSSAssistedIntake, s.Overridable).Scan(&s.Version)
+		s.WindowFrequentMin, s.WindowDailyMin, s.HorizonHours, s.OSSAssistedIntake, s.Overridable, s.EscalateAfterMin).Scan(&s.Version)
 	if err == pgx.ErrNoRows {
 		return backend.E(backend.KindConflict, backend.CodeVersionConflict, "the settings changed since you read them")
 	}

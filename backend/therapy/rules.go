@@ -22,13 +22,17 @@ type Settings struct {
 	HorizonHours          int      `json:"horizon_hours"`
 	OSSAssistedIntake     bool     `json:"oss_assisted_intake"`
 	Overridable           []string `json:"overridable_blocks"`
-	Version               int      `json:"version"`
+	// EscalateAfterMin: a late-dose alert nobody acknowledged escalates to
+	// the physician after this long.
+	EscalateAfterMin int `json:"escalate_after_min"`
+	Version          int `json:"version"`
 }
 
 // DefaultSettings are the settings of a facility that changed none.
 func DefaultSettings() Settings {
 	return Settings{WindowTimeCriticalMin: 30, WindowFrequentMin: 60, WindowDailyMin: 120, HorizonHours: 48,
-		OSSAssistedIntake: true, Overridable: []string{BlockAwaitingReconciliation, BlockPRNInterval}, Version: 1}
+		OSSAssistedIntake: true, Overridable: []string{BlockAwaitingReconciliation, BlockPRNInterval}, EscalateAfterMin: 30,
+		Version: 1}
 }
 
 // Block and warning codes of a verification. They are part of the API.
@@ -81,6 +85,8 @@ func (s Settings) Validate() error {
 		return backend.Invalid("settings.invalid", "window_daily_min", "between 5 and 480 minutes")
 	case s.HorizonHours < 12 || s.HorizonHours > 168:
 		return backend.Invalid("settings.invalid", "horizon_hours", "between 12 and 168 hours")
+	case s.EscalateAfterMin < 5 || s.EscalateAfterMin > 240:
+		return backend.Invalid("settings.invalid", "escalate_after_min", "between 5 and 240 minutes")
 	}
 	for _, b := range s.Overridable {
 		if !slices.Contains(OverridableBlocks, b) {

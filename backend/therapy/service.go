@@ -235,6 +235,13 @@ func (s *Service) UpdateSettings(ctx context.Context, a *backend.Actor, set Sett
 	if set.Overridable == nil {
 		set.Overridable = []string{}
 	}
+	if set.EscalateAfterMin == 0 {
+		cur, _, err := s.Store.Settings(ctx, a.FacilityID)
+		if err != nil {
+			return Settings{}, err
+		}
+		set.EscalateAfterMin = cur.EscalateAfterMin
+	}
 	if err := set.Validate(); err != nil {
 		return Settings{}, err
 	}
