@@ -66,3 +66,61 @@ func TestDemoLeadSeesLateDoseAlerts(t *testing.T) {
 		t.Fatalf("bad token: %d %s", r.Status, r.Body)
 	}
 }
+
+// Bedside events reach the right person through the same notifications: a
+// dose given without a scan reaches the ward lead, the third refusal of a
+// drug in a week the physician, a PRN dose's due effectiveness check the
+// nurse who gave it.
+func TestBedsideEventsReachTheRightPeople(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	nurse := e.login("alt.nurse.x")
+	kinds := func(user string, resident string) map[string]int {
+		out := map[string]int{}
+		for _, x := range e.do(req{method: "GET", path: "/v1/notifications", token: e.login(user)}).json(t)["notifications"].([]any) {
+			n := x.(map[string]any)
+			if n["resident_id"] == resident {
+				out[n["kind"].(string)]++
+			}
+		}
+		return out
+	}
+	res, _ := e.therapyResident(false)
+	e.prescribe(res, everyHoursFromNow(aicTachipirina500, e, 1))
+	mar := e.marDoses(nurse, res)
+	if r := e.record(nurse, uuid.NewString(), map[string]any{"dose_id": mar[0]["dose_id"], "outcome": "given", "unable_to_scan": "wristband_damaged"}); r.Status != 201 {
+		t.Fatalf("keyed: %d %s", r.Status, r.Body)
+	}
+	for i := 1; i <= 3; i++ {
+		if r := e.record(nurse, uuid.NewString(), map[string]any{"dose_id": mar[i]["dose_id"], "outcome": "refused", "reason": "rifiuta"}); r.Status != 201 {
+			t.Fatalf("refusal %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if k := kinds("alt.lead.x", res.String()); k["unable_to_scan"] != 1 {
+		t.Fatalf("lead: %v", k)
+	}
+	if k := kinds("alt.doctor", res.String()); k["repeated_refusal"] != 1 {
+		t.Fatalf("doctor: %v", k)
+	}
+	// PRN: the check falls due 30 minutes after the dose.
+	p := e.prescribe(res, map[string]any{"product_id": e.nationalProduct(aicLorazepam1), "dose": "1", "dose_unit": "tablet",
+		"route": "oral", "schedule": map[string]any{"kind": "prn"},
+		"prn": map[string]any{"indication": "agitazione", "min_interval_min": 60, "max_per_24h": 2, "check_after_min": 30}})
+	if r := e.record(nurse, uuid.NewString(), map[string]any{"prescription_id": p["id"], "outcome": "given", "barcode": code32(t, aicLorazepam1)}); r.Status != 201 {
+		t.Fatalf("prn: %d %s", r.Status, r.Body)
+	}
+	store := postgres.NotifyStore{DB: e.db}
+	if _, err := store.Detect(ctx, time.Now().Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds("alt.nurse.x", res.String()); k["prn_check_due"] != 0 {
+		t.Fatalf("check reminded early: %v", k)
+	}
+	if _, err := store.Detect(ctx, time.Now().Add(31*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds("alt.nurse.x", res.String()); k["prn_check_due"] != 1 {
+		t.Fatalf("nurse: %v", k)
+	}
+}

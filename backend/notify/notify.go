@@ -19,8 +19,12 @@ import (
 
 // Kinds of notification.
 const (
-	KindDoseLate   = "dose_late"  // to the ward lead, when a dose's window closed without a record
-	KindEscalation = "escalation" // to the physician (or director), when the lead did not acknowledge
+	KindDoseLate        = "dose_late"        // to the ward lead, when a dose's window closed without a record
+	KindEscalation      = "escalation"       // to the physician (or director), when the lead did not acknowledge
+	KindPRNCheckDue     = "prn_check_due"    // to the nurse who gave a PRN dose: its effectiveness check is due
+	KindOverride        = "override"         // to the ward lead: a block was overridden at the bedside
+	KindUnableToScan    = "unable_to_scan"   // to the ward lead: a dose was given without scanning
+	KindRepeatedRefusal = "repeated_refusal" // to the physician: a drug refused three times in a week
 )
 
 // States of a notification, from its alert chain.
@@ -82,6 +86,14 @@ func Compose(n *Notification) {
 		n.Title, n.Body = "Dose in ritardo", who+": una dose ha superato la finestra senza registrazione"
 	case KindEscalation:
 		n.Title, n.Body = "Dose in ritardo non presa in carico", who+": allerta non confermata dal coordinatore"
+	case KindPRNCheckDue:
+		n.Title, n.Body = "Verifica di efficacia", who+": è ora di valutare l'effetto della dose al bisogno"
+	case KindOverride:
+		n.Title, n.Body = "Blocco superato", who+": una somministrazione ha superato un blocco con motivazione"
+	case KindUnableToScan:
+		n.Title, n.Body = "Somministrazione senza scansione", who+": dose registrata senza lettura del codice"
+	case KindRepeatedRefusal:
+		n.Title, n.Body = "Rifiuti ripetuti", who+": la stessa terapia è stata rifiutata più volte in una settimana"
 	default:
 		n.Title, n.Body = "Avviso", who
 	}

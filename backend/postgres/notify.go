@@ -45,6 +45,33 @@ const lateDoses = `WITH late AS (
 	queued AS (INSERT INTO outbox (facility_id, notification_id) SELECT $1, id FROM notes RETURNING 1)
 	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`
 
+// prnChecksDue reminds the nurse who gave a PRN dose that its
+// effectiveness check is due, once per dose.
+const prnChecksDue = `WITH due AS (
+		SELECT a.id AS act_id, a.resident_id, r.ward_id, a.recorded_by
+		FROM administrations a
+		JOIN prescriptions p ON p.facility_id = a.facility_id AND p.id = a.prescription_id
+		JOIN residents r ON r.facility_id = a.facility_id AND r.id = a.resident_id AND r.status = 'admitted'
+		WHERE a.facility_id = $1 AND a.dose_id IS NULL AND a.outcome IN ('given', 'partial')
+		  AND p.prn_check_after_min IS NOT NULL
+		  AND a.administered_at > $2::timestamptz - interval '24 hours'
+		  AND a.administered_at + make_interval(mins => p.prn_check_after_min) <= $2
+		  AND NOT EXISTS (SELECT 1 FROM prn_checks k WHERE k.facility_id = a.facility_id AND k.administration_id = a.id)
+		  AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id)
+		  AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.facility_id = a.facility_id AND x.kind = 'prn_check_due' AND x.subject = a.id)),
+	ins AS (
+		INSERT INTO alerts (facility_id, id, kind, ward_id, resident_id, administration_id, subject, created_at)
+		SELECT $1, gen_random_uuid(), 'prn_check_due', ward_id, resident_id, act_id, act_id, $2 FROM due
+		ON CONFLICT DO NOTHING RETURNING id, administration_id),
+	notes AS (
+		INSERT INTO notifications (facility_id, id, alert_id, staff_id, kind, created_at)
+		SELECT $1, gen_random_uuid(), ins.id, due.recorded_by, 'prn_check_due', $2
+		FROM ins JOIN due ON due.act_id = ins.administration_id
+		JOIN staff s ON s.facility_id = $1 AND s.id = due.recorded_by AND s.active
+		ON CONFLICT DO NOTHING RETURNING id),
+	queued AS (INSERT INTO outbox (facility_id, notification_id) SELECT $1, id FROM notes RETURNING 1)
+	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`
+
 // resolveAlerts closes chains whose dose was recorded or cancelled:
 // escalation stops. An acknowledged chain keeps showing as acknowledged.
 const resolveAlerts = `UPDATE alerts x SET resolved_at = $2, state = CASE WHEN x.state = 'open' THEN 'resolved' ELSE x.state END
@@ -52,6 +79,13 @@ const resolveAlerts = `UPDATE alerts x SET resolved_at = $2, state = CASE WHEN x
 	  AND (EXISTS (SELECT 1 FROM administrations a WHERE a.facility_id = x.facility_id AND a.dose_id = x.dose_id
 	          AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id))
 	       OR EXISTS (SELECT 1 FROM doses d WHERE d.facility_id = x.facility_id AND d.id = x.dose_id AND d.status = 'cancelled'))`
+
+// resolveChecks closes effectiveness-check reminders once the check is
+// recorded or the dose entered in error.
+const resolveChecks = `UPDATE alerts x SET resolved_at = $2, state = CASE WHEN x.state = 'open' THEN 'resolved' ELSE x.state END
+	WHERE x.facility_id = $1 AND x.resolved_at IS NULL AND x.kind = 'prn_check_due'
+	  AND (EXISTS (SELECT 1 FROM prn_checks k WHERE k.facility_id = x.facility_id AND k.administration_id = x.administration_id)
+	       OR EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = x.facility_id AND c.administration_id = x.administration_id))`
 
 // escalate notifies the physicians of the ward (the facility's directors
 // when the ward has none) of chains nobody acknowledged in time, once.
@@ -107,7 +141,15 @@ func (s NotifyStore) Detect(ctx context.Context, now time.Time) (notify.DetectRe
 				return err
 			}
 			res.Resolved += int(tag.RowsAffected())
+			if tag, err = tx.Exec(ctx, resolveChecks, f, now); err != nil {
+				return err
+			}
+			res.Resolved += int(tag.RowsAffected())
 			var alerts, notes int
+			if err := tx.QueryRow(ctx, prnChecksDue, f, now).Scan(&alerts, &notes); err != nil {
+				return err
+			}
+			res.Alerts, res.Notifications = res.Alerts+alerts, res.Notifications+notes
 			if err := tx.QueryRow(ctx, lateDoses, f, now, esc).Scan(&alerts, &notes); err != nil {
 				return err
 			}

@@ -942,3 +942,43 @@ func (s TherapyStore) AdministrationIndicators(ctx context.Context, facility uui
 	}
 	return ind, translate(rows.Err())
 }
+
+// RaiseAlert opens a bedside alert chain (once per kind and subject) and
+// notifies the active staff of the ward holding role — for physicians, the
+// facility's directors when the ward has none — with the outbox rows.
+func (t therapyTx) RaiseAlert(ctx context.Context, facility uuid.UUID, al therapy.Alert, role string) error {
+	_, err := t.tx.Exec(ctx, `WITH ins AS (
+			INSERT INTO alerts (facility_id, id, kind, ward_id, resident_id, dose_id, administration_id, subject)
+			VALUES ($1, gen_random_uuid(), $2, $3, $4, $5, $6, $7)
+			ON CONFLICT DO NOTHING RETURNING id, ward_id),
+		ward AS (
+			SELECT ins.id AS alert_id, s.id AS staff_id FROM ins
+			JOIN ward_assignments w ON w.facility_id = $1 AND w.ward_id = ins.ward_id
+			JOIN staff s ON s.facility_id = $1 AND s.id = w.staff_id AND s.active
+			JOIN staff_roles sr ON sr.facility_id = $1 AND sr.staff_id = s.id AND sr.role = $8),
+		recipients AS (
+			SELECT alert_id, staff_id FROM ward
+			UNION
+			SELECT ins.id, s.id FROM ins
+			JOIN staff s ON s.facility_id = $1 AND s.active
+			JOIN staff_roles sr ON sr.facility_id = $1 AND sr.staff_id = s.id AND sr.role = 'director'
+			WHERE $8 = 'physician' AND NOT EXISTS (SELECT 1 FROM ward)),
+		notes AS (
+			INSERT INTO notifications (facility_id, id, alert_id, staff_id, kind)
+			SELECT $1, gen_random_uuid(), alert_id, staff_id, $2 FROM recipients
+			ON CONFLICT DO NOTHING RETURNING id)
+		INSERT INTO outbox (facility_id, notification_id) SELECT $1, id FROM notes`,
+		facility, al.Kind, al.WardID, al.ResidentID, nullUUID(al.DoseID), nullUUID(al.AdministrationID), al.Subject, role)
+	return translate(err)
+}
+
+// Refusals counts the refusals of a prescription series since a moment.
+func (t therapyTx) Refusals(ctx context.Context, facility, series uuid.UUID, since time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM administrations a
+		JOIN prescriptions p ON p.facility_id = a.facility_id AND p.id = a.prescription_id
+		WHERE a.facility_id = $1 AND p.series_id = $2 AND a.outcome = 'refused' AND a.administered_at >= $3
+		  AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id)`,
+		facility, series, since).Scan(&n)
+	return n, translate(err)
+}

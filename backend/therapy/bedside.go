@@ -504,6 +504,9 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 			}
 			return err
 		}
+		if err := s.raiseBedsideAlerts(ctx, tx, a, r, p, &act); err != nil {
+			return err
+		}
 		ev := audit.By(a, "therapy.administer", "administration", act.ID.String(), act.ResidentID, audit.Success)
 		ev.Detail = string(act.Outcome) + ":" + act.Scan
 		if len(act.Overridden) > 0 {
@@ -522,6 +525,42 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 		return Administration{}, false, err
 	}
 	return act, replay, nil
+}
+
+// raiseBedsideAlerts writes, in the recording transaction, the alerts an
+// act calls for: an override and a dose given without a scan reach the ward
+// lead; the third refusal of a drug in a week reaches the physician.
+func (s *Service) raiseBedsideAlerts(ctx context.Context, tx Tx, a *backend.Actor, r ResidentFacts, p Prescription, act *Administration) error {
+	base := Alert{WardID: r.WardID, ResidentID: act.ResidentID, DoseID: act.DoseID, AdministrationID: act.ID, Subject: act.ID}
+	if len(act.Overridden) > 0 {
+		al := base
+		al.Kind = AlertOverride
+		if err := tx.RaiseAlert(ctx, a.FacilityID, al, "ward_lead"); err != nil {
+			return err
+		}
+	}
+	if act.Scan == ScanKeyed {
+		al := base
+		al.Kind = AlertUnableToScan
+		if err := tx.RaiseAlert(ctx, a.FacilityID, al, "ward_lead"); err != nil {
+			return err
+		}
+	}
+	if act.Outcome == Refused {
+		n, err := tx.Refusals(ctx, a.FacilityID, p.SeriesID, act.AdministeredAt.Add(-7*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		// This act is not yet counted: the third one raises the alert.
+		if n+1 == RefusalsToAlert {
+			al := base
+			al.Kind = AlertRepeatedRefusal
+			if err := tx.RaiseAlert(ctx, a.FacilityID, al, "physician"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func errKeyReused() error {

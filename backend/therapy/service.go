@@ -152,11 +152,40 @@ type Tx interface {
 	// CloseReconciliation records the open reconciliation's outcome;
 	// false when none is open.
 	CloseReconciliation(ctx context.Context, facility, resident, by uuid.UUID, outcome, notes string) (bool, error)
+	// RaiseAlert opens an alert chain about a bedside event (once per kind
+	// and subject) and notifies the ward's staff holding role, with the
+	// outbox rows, in this transaction.
+	RaiseAlert(ctx context.Context, facility uuid.UUID, al Alert, role string) error
+	// Refusals counts the refusals of a prescription series since a moment
+	// (corrections excluded).
+	Refusals(ctx context.Context, facility, series uuid.UUID, since time.Time) (int, error)
 	// CanWitness reports whether staff is an active nurse or physician of
 	// facility.
 	CanWitness(ctx context.Context, facility, staff uuid.UUID) (bool, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 }
+
+// Alert is a bedside event that must reach someone: an override, a dose
+// recorded without a scan, repeated refusals of a drug.
+type Alert struct {
+	Kind             string // override, unable_to_scan, repeated_refusal
+	WardID           uuid.UUID
+	ResidentID       uuid.UUID
+	DoseID           uuid.UUID
+	AdministrationID uuid.UUID
+	Subject          uuid.UUID // one chain per kind and subject
+}
+
+// Alert kinds raised at the bedside.
+const (
+	AlertOverride        = "override"
+	AlertUnableToScan    = "unable_to_scan"
+	AlertRepeatedRefusal = "repeated_refusal"
+)
+
+// RefusalsToAlert is how many refusals of one drug in a week reach the
+// physician (domain.md: repeated refusals should reach the physician).
+const RefusalsToAlert = 3
 
 // WitnessChecker verifies a witness's badge and PIN (the auth service).
 type WitnessChecker interface {
