@@ -32,6 +32,11 @@ type Config struct {
 	AuthRatePerMinute int
 	ScanConcurrency   int
 	ScanAdmissions    int
+	// Notifications.
+	FCMCredentialsFile string
+	FCMEndpoint        string
+	DetectEvery        time.Duration
+	PushConsumers      int
 }
 
 // envDoc documents every variable for --help.
@@ -56,6 +61,10 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   AUTH_RATE_PER_MINUTE 60             sign-in calls per client address
   SCAN_CONCURRENCY     half the cores photos decoded at once (the rest stay for bedside calls)
   SCAN_ADMISSIONS      2×SCAN_CONCURRENCY photo uploads held in memory at once
+  FCM_CREDENTIALS_FILE a Firebase service-account JSON; without it pushes are logged, not sent
+  FCM_ENDPOINT         override the FCM endpoint (a test or relay server)
+  DETECT_EVERY         5s             how often the missed-dose detector runs
+  PUSH_CONSUMERS       2              push consumers per worker process
 `
 
 func loadConfig(demoDefault bool) (Config, error) {
@@ -117,6 +126,9 @@ func loadConfig(demoDefault bool) (Config, error) {
 		ScanConcurrency:   num("SCAN_CONCURRENCY", max(1, runtime.NumCPU()/2)),
 	}
 	c.ScanAdmissions = num("SCAN_ADMISSIONS", 2*c.ScanConcurrency)
+	c.FCMCredentialsFile, c.FCMEndpoint = str("FCM_CREDENTIALS_FILE", ""), str("FCM_ENDPOINT", "")
+	c.DetectEvery = dur("DETECT_EVERY", 5*time.Second)
+	c.PushConsumers = num("PUSH_CONSUMERS", 2)
 	if v := str("CORSIA_DEMO", ""); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/corsia-cce/corsia/mobileapi"
 	"github.com/corsia-cce/corsia/schemas"
 	"github.com/corsia-cce/corsia/workers"
+	"github.com/corsia-cce/corsia/workers/fcm"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -223,13 +224,21 @@ func run(demoDefault bool, args []string, m mode) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workersDone := make(chan struct{})
 	if m&runWorkers != 0 {
-		r := &workers.Runner{Log: d.log, Jobs: []workers.Job{
+		sender, err := d.pushSender(ctx)
+		if err != nil {
+			stopWork()
+			return err
+		}
+		pipe := &workers.Pipeline{Redis: d.rdb, Prefix: cfg.RedisPrefix, Outbox: d.db, Lost: d.db,
+			Pusher:    &workers.Pusher{Store: postgres.NotifyStore{DB: d.db}, Sender: sender, Log: d.log},
+			Consumers: cfg.PushConsumers, Log: d.log}
+		r := &workers.Runner{Log: d.log, Jobs: append([]workers.Job{
 			workers.Heartbeat(d.rdb, cfg.RedisPrefix),
 			workers.PurgeTokens(d.db, d.log),
 			workers.VerifyAudit(d.db, cfg.AuditVerifyEvery, d.log),
 			workers.RollDoses(d.db.NewServices(postgres.ServiceConfig{Hasher: d.hasher()}).Therapy, d.log),
-			workers.DetectLateDoses(postgres.NotifyStore{DB: d.db}, 5*time.Second, d.log),
-		}}
+			workers.DetectLateDoses(postgres.NotifyStore{DB: d.db}, cfg.DetectEvery, d.log),
+		}, pipe.Jobs()...), Loops: pipe.Loops()}
 		go func() { r.Run(workCtx); close(workersDone) }()
 	} else {
 		close(workersDone)
@@ -285,6 +294,24 @@ func newAPI(d *deps) *mobileapi.Server {
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
 		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
+}
+
+// pushSender is FCM when credentials are configured, otherwise a sender
+// that logs what it would send (notifications are still listed by the API).
+func (d *deps) pushSender(ctx context.Context) (fcm.Sender, error) {
+	if d.cfg.FCMCredentialsFile == "" {
+		d.log.Info("push: no FCM_CREDENTIALS_FILE; notifications are logged, not sent")
+		return fcm.LogSender{Log: d.log}, nil
+	}
+	creds, err := os.ReadFile(d.cfg.FCMCredentialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("FCM_CREDENTIALS_FILE: %w", err)
+	}
+	s, err := fcm.NewFCM(ctx, fcm.Options{CredentialsJSON: creds, Endpoint: d.cfg.FCMEndpoint})
+	if err != nil {
+		return nil, fmt.Errorf("FCM: %w", err)
+	}
+	return s, nil
 }
 
 type redisPinger struct{ rdb *redis.Client }

@@ -26,14 +26,23 @@ type Job struct {
 	Run   func(ctx context.Context) error
 }
 
-// Runner runs jobs.
-type Runner struct {
-	Jobs []Job
-	Log  *slog.Logger
+// Loop is long-running work (a stream consumer): it runs until ctx is
+// done, and is started again a second later if it returns an error early.
+type Loop struct {
+	Name string
+	Run  func(ctx context.Context) error
 }
 
-// Run starts every job and blocks until ctx is done and all jobs stopped.
-// A job's run is not interrupted by shutdown: it gets its own grace period.
+// Runner runs jobs and loops.
+type Runner struct {
+	Jobs  []Job
+	Loops []Loop
+	Log   *slog.Logger
+}
+
+// Run starts every job and loop and blocks until ctx is done and all have
+// stopped. A job's run is not interrupted by shutdown: it gets its own grace
+// period; a loop finishes the entry it is handling.
 func (r *Runner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, j := range r.Jobs {
@@ -42,6 +51,23 @@ func (r *Runner) Run(ctx context.Context) {
 			defer wg.Done()
 			r.loop(ctx, j)
 		}(j)
+	}
+	for _, l := range r.Loops {
+		wg.Add(1)
+		go func(l Loop) {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				err := l.Run(ctx)
+				if ctx.Err() != nil {
+					return
+				}
+				r.Log.Error("loop stopped; restarting", slog.String("loop", l.Name), slog.Any("error", err))
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}(l)
 	}
 	wg.Wait()
 }

@@ -111,6 +111,27 @@ type Registration struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
+// OutboxRow is one unpublished outbox entry: a notification to push.
+type OutboxRow struct {
+	ID             int64
+	FacilityID     uuid.UUID
+	NotificationID uuid.UUID
+	CreatedAt      time.Time
+}
+
+// PushTarget is one live push registration of a notification's recipient.
+type PushTarget struct {
+	RegistrationID uuid.UUID
+	Token          string
+}
+
+// Delivery states.
+const (
+	DeliveryAccepted = "accepted" // FCM accepted the message
+	DeliveryFailed   = "failed"   // to retry
+	DeliveryPruned   = "pruned"   // the token is dead; its registration is removed
+)
+
 // DetectResult counts what a detector pass did.
 type DetectResult struct {
 	Alerts, Escalations, Resolved, Notifications int

@@ -252,18 +252,10 @@ func (s NotifyStore) Unregister(ctx context.Context, facility, staff, id uuid.UU
 	return translate(err)
 }
 
-// OutboxRow is one unpublished outbox entry.
-type OutboxRow struct {
-	ID             int64
-	FacilityID     uuid.UUID
-	NotificationID uuid.UUID
-	CreatedAt      time.Time
-}
-
 // PublishOutbox hands up to limit unpublished rows, oldest first, to
 // publish and marks them published when it returns nil, in one transaction.
 // Rows are claimed with SKIP LOCKED: two relays never take the same ones.
-func (db *DB) PublishOutbox(ctx context.Context, limit int, publish func(ctx context.Context, rows []OutboxRow) error) (int, error) {
+func (db *DB) PublishOutbox(ctx context.Context, limit int, publish func(ctx context.Context, rows []notify.OutboxRow) error) (int, error) {
 	n := 0
 	err := db.inTx(ctx, nil, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, facility_id, notification_id, created_at FROM outbox
@@ -271,8 +263,8 @@ func (db *DB) PublishOutbox(ctx context.Context, limit int, publish func(ctx con
 		if err != nil {
 			return translate(err)
 		}
-		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxRow, error) {
-			var o OutboxRow
+		batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (notify.OutboxRow, error) {
+			var o notify.OutboxRow
 			err := r.Scan(&o.ID, &o.FacilityID, &o.NotificationID, &o.CreatedAt)
 			return o, err
 		})
@@ -309,16 +301,10 @@ func (db *DB) RepublishLost(ctx context.Context, olderThan time.Duration) (int, 
 	return int(tag.RowsAffected()), translate(err)
 }
 
-// PushTarget is one live registration to push a notification to.
-type PushTarget struct {
-	RegistrationID uuid.UUID
-	Token          string
-}
-
 // PushTargets reads a notification and its recipient's live registrations:
 // not removed, the sign-in neither ended nor expired, the staff member
 // active, the device (if any) not revoked.
-func (s NotifyStore) PushTargets(ctx context.Context, facility, notification uuid.UUID) (notify.Notification, []PushTarget, error) {
+func (s NotifyStore) PushTargets(ctx context.Context, facility, notification uuid.UUID) (notify.Notification, []notify.PushTarget, error) {
 	n, err := s.Notification(ctx, facility, notification)
 	if err != nil {
 		return n, nil, err
@@ -333,8 +319,8 @@ func (s NotifyStore) PushTargets(ctx context.Context, facility, notification uui
 	if err != nil {
 		return n, nil, translate(err)
 	}
-	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PushTarget, error) {
-		var t PushTarget
+	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (notify.PushTarget, error) {
+		var t notify.PushTarget
 		err := r.Scan(&t.RegistrationID, &t.Token)
 		return t, err
 	})
