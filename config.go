@@ -37,6 +37,7 @@ type Config struct {
 	FCMEndpoint        string
 	DetectEvery        time.Duration
 	PushConsumers      int
+	RepublishAfter     time.Duration
 }
 
 // envDoc documents every variable for --help.
@@ -65,6 +66,8 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   FCM_ENDPOINT         override the FCM endpoint (a test or relay server)
   DETECT_EVERY         5s             how often the missed-dose detector runs
   PUSH_CONSUMERS       2              push consumers per worker process
+  REPUBLISH_AFTER      2m             a notification published but delivered to no device is queued again
+                                      after this long (Redis keeps nothing on disk)
 `
 
 func loadConfig(demoDefault bool) (Config, error) {
@@ -129,6 +132,7 @@ func loadConfig(demoDefault bool) (Config, error) {
 	c.FCMCredentialsFile, c.FCMEndpoint = str("FCM_CREDENTIALS_FILE", ""), str("FCM_ENDPOINT", "")
 	c.DetectEvery = dur("DETECT_EVERY", 5*time.Second)
 	c.PushConsumers = num("PUSH_CONSUMERS", 2)
+	c.RepublishAfter = dur("REPUBLISH_AFTER", 2*time.Minute)
 	if v := str("CORSIA_DEMO", ""); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -231,7 +231,7 @@ func run(demoDefault bool, args []string, m mode) error {
 		}
 		pipe := &workers.Pipeline{Redis: d.rdb, Prefix: cfg.RedisPrefix, Outbox: d.db, Lost: d.db,
 			Pusher:    &workers.Pusher{Store: postgres.NotifyStore{DB: d.db}, Sender: sender, Log: d.log},
-			Consumers: cfg.PushConsumers, Log: d.log}
+			Consumers: cfg.PushConsumers, RepublishAfter: cfg.RepublishAfter, Log: d.log}
 		r := &workers.Runner{Log: d.log, Jobs: append([]workers.Job{
 			workers.Heartbeat(d.rdb, cfg.RedisPrefix),
 			workers.PurgeTokens(d.db, d.log),

@@ -181,6 +181,10 @@ type Pipeline struct {
 	// ClaimIdle is how long an entry stays with a consumer that took it
 	// before another may take it over; default 30 s.
 	ClaimIdle time.Duration
+	// RepublishAfter is how long a published notification may go without
+	// any delivery before it is queued again (Redis may have lost it);
+	// default 2 min.
+	RepublishAfter time.Duration
 }
 
 // Stream is the pipeline's stream key.
@@ -194,6 +198,10 @@ func (p *Pipeline) Jobs() []Job {
 	if every <= 0 {
 		every = 250 * time.Millisecond
 	}
+	republish := p.RepublishAfter
+	if republish <= 0 {
+		republish = 2 * time.Minute
+	}
 	return []Job{
 		{Name: "relay-outbox", Every: every, Run: func(ctx context.Context) error {
 			_, err := relay.Drain(ctx)
@@ -203,8 +211,8 @@ func (p *Pipeline) Jobs() []Job {
 			}
 			return err
 		}},
-		{Name: "republish-lost", Every: time.Minute, Run: func(ctx context.Context) error {
-			n, err := p.Lost.RepublishLost(ctx, 2*time.Minute)
+		{Name: "republish-lost", Every: max(republish/2, time.Second), Run: func(ctx context.Context) error {
+			n, err := p.Lost.RepublishLost(ctx, republish)
 			if n > 0 {
 				p.Log.Warn("notifications published but never delivered: queued again", slog.Int("count", n))
 			}
