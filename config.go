@@ -64,7 +64,7 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   SCAN_ADMISSIONS      2×SCAN_CONCURRENCY photo uploads held in memory at once
   FCM_CREDENTIALS_FILE a Firebase service-account JSON; without it pushes are logged, not sent
   FCM_ENDPOINT         override the FCM endpoint (a test or relay server)
-  DETECT_EVERY         5s             how often the missed-dose detector runs
+  DETECT_EVERY         2s             how often the missed-dose detector runs (alert latency p50 ≈ half of it)
   PUSH_CONSUMERS       2              push consumers per worker process
   REPUBLISH_AFTER      2m             a notification published but delivered to no device is queued again
                                       after this long (Redis keeps nothing on disk)
@@ -130,7 +130,7 @@ func loadConfig(demoDefault bool) (Config, error) {
 	}
 	c.ScanAdmissions = num("SCAN_ADMISSIONS", 2*c.ScanConcurrency)
 	c.FCMCredentialsFile, c.FCMEndpoint = str("FCM_CREDENTIALS_FILE", ""), str("FCM_ENDPOINT", "")
-	c.DetectEvery = dur("DETECT_EVERY", 5*time.Second)
+	c.DetectEvery = dur("DETECT_EVERY", 2*time.Second)
 	c.PushConsumers = num("PUSH_CONSUMERS", 2)
 	c.RepublishAfter = dur("REPUBLISH_AFTER", 2*time.Minute)
 	if v := str("CORSIA_DEMO", ""); v != "" {

@@ -44,7 +44,13 @@ type pipelineFixture struct {
 	latency []time.Duration
 }
 
-func newPipeline(t *testing.T) *pipelineFixture {
+func newPipeline(t testing.TB) *pipelineFixture {
+	return newPipelineEvery(t, 200*time.Millisecond, nil)
+}
+
+// newPipelineEvery runs the detector every detect; accepted, when set,
+// hears of every push FCM accepted.
+func newPipelineEvery(t testing.TB, detect time.Duration, accepted func(n notify.Notification, queuedAt time.Time)) *pipelineFixture {
 	t.Helper()
 	db := pgtest.New(t, pgtest.Demo)
 	rdb, prefix := redisClient(t)
@@ -57,10 +63,10 @@ func newPipeline(t *testing.T) *pipelineFixture {
 	f := &pipelineFixture{db: db, fake: fake, clock: &movableClock{}, alt: pgtest.Other(),
 		svc: db.NewServices(postgres.ServiceConfig{Hasher: pgtest.Hasher(), AccessTTL: 15 * time.Minute, SessionTTL: 12 * time.Hour})}
 	store := postgres.NotifyStore{DB: db}
-	pusher := &workers.Pusher{Store: store, Sender: sender, Log: quiet, Lease: 10 * time.Second}
+	pusher := &workers.Pusher{Store: store, Sender: sender, Log: quiet, Lease: 10 * time.Second, Accepted: accepted}
 	pipe := &workers.Pipeline{Redis: rdb, Prefix: prefix, Outbox: db, Lost: db, Pusher: pusher, Consumers: 2, Log: quiet,
 		RelayEvery: 50 * time.Millisecond, ClaimIdle: 5 * time.Second}
-	detector := workers.Job{Name: "detector", Every: 200 * time.Millisecond, Run: func(ctx context.Context) error {
+	detector := workers.Job{Name: "detector", Every: detect, Run: func(ctx context.Context) error {
 		_, err := store.Detect(ctx, f.clock.Now())
 		return err
 	}}
@@ -76,7 +82,7 @@ func newPipeline(t *testing.T) *pipelineFixture {
 
 // signedIn signs an ALT user in and registers a push token for her
 // sign-in, returning the actor and the token.
-func (f *pipelineFixture) signedIn(t *testing.T, user string) (*backend.Actor, string) {
+func (f *pipelineFixture) signedIn(t testing.TB, user string) (*backend.Actor, string) {
 	t.Helper()
 	ctx := context.Background()
 	tok, err := f.svc.Auth.Login(ctx, auth.Client{IP: netip.MustParseAddr("127.0.0.1")}, user, fixtures.DemoPassword)
@@ -118,7 +124,7 @@ func (f *pipelineFixture) lateDose(t *testing.T, closesIn time.Duration) uuid.UU
 }
 
 // pushesFor lists the pushes the fake FCM accepted for a token.
-func (f *pipelineFixture) waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+func (f *pipelineFixture) waitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -219,5 +225,3 @@ func TestPushRetriesAndPrunes(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
-
-var _ = notify.KindDoseLate

@@ -17,7 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func redisClient(t *testing.T) (*redis.Client, string) {
+func redisClient(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 	url := os.Getenv("CORSIA_TEST_REDIS_URL")
 	if url == "" {
