@@ -27,6 +27,7 @@ import (
 	"github.com/corsia-cce/corsia/schemas"
 	"github.com/corsia-cce/corsia/workers"
 	"github.com/corsia-cce/corsia/workers/fcm"
+	"github.com/corsia-cce/corsia/workers/stream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,9 @@ Usage:
   corsia fixtures --demo load the demo facility (idempotent; refuses a
                          database holding real facilities)
   corsia audit-verify    walk every facility's audit chain; exit 1 at a break
+  corsia dead-letters [--replay ID...]
+                         list the notifications the push workers gave up on
+                         (with the error and attempts), or put some back
   corsia healthcheck [URL | --workers]
                          exit 0 if the API at URL (default
                          http://127.0.0.1:8080/healthz) answers 200, or with
@@ -74,6 +78,8 @@ func main() {
 		err = auditVerify(args)
 	case "healthcheck":
 		err = healthcheck(args)
+	case "dead-letters":
+		err = deadLetters(args)
 	case "help", "-h", "--help", "-help":
 		fmt.Print(usage + envDoc)
 		return
@@ -292,7 +298,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
+		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 
@@ -457,6 +463,46 @@ func auditVerify(args []string) error {
 	if broken > 0 {
 		return fmt.Errorf("%d audit chain(s) broken", broken)
 	}
+	return nil
+}
+
+// deadLetters lists the notification stream's dead letters, or replays the
+// ones named: an operator's tool after an FCM outage or a bad deploy.
+func deadLetters(args []string) error {
+	fs := flag.NewFlagSet("dead-letters", flag.ContinueOnError)
+	replay := fs.Bool("replay", false, "put the named dead letters (stream ids) back on the stream")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(false)
+	if err != nil {
+		return err
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := cfg.RedisPrefix + workers.NotificationStream
+	if *replay {
+		n, err := stream.Replay(ctx, rdb, name, fs.Args()...)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%d dead letter(s) put back on %s\n", n, name)
+		return nil
+	}
+	dls, err := stream.DeadLetters(ctx, rdb, name, 1000)
+	if err != nil {
+		return err
+	}
+	for _, d := range dls {
+		fmt.Printf("%s\toutbox %s\tattempts %d\t%s\n", d.ID, d.Entry.OutboxID, d.Entry.Attempt, d.Error)
+	}
+	fmt.Printf("%d dead letter(s) on %s\n", len(dls), name)
 	return nil
 }
 
