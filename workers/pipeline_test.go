@@ -225,3 +225,21 @@ func TestPushRetriesAndPrunes(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+
+// A sign-in that ended stops receiving: the lead signed in on two devices
+// logs out of one; a late dose reaches only the other.
+func TestSignedOutDeviceStopsReceiving(t *testing.T) {
+	t.Parallel()
+	f := newPipeline(t)
+	gone, goneToken := f.signedIn(t, "alt.lead.x")
+	_, liveToken := f.signedIn(t, "alt.lead.x")
+	if err := f.svc.Auth.Logout(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	f.lateDose(t, 0)
+	f.waitFor(t, "the push to the live device", 20*time.Second, func() bool { return f.fake.Count(liveToken) == 1 })
+	time.Sleep(500 * time.Millisecond)
+	if n := f.fake.Count(goneToken); n != 0 {
+		t.Fatalf("a signed-out device got %d pushes", n)
+	}
+}
