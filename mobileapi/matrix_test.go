@@ -197,6 +197,37 @@ var matrixRows = []matrixRow{
 		e.mxDose(tg, e.mxPrescription(tg, false))
 		return req{path: "/v1/wards/" + tg.ward.String() + "/due"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	// Drug rounds (rounds_test.go): anyone who sees the ward reads its
+	// round and its handover digest; the ward's nurses and physicians start
+	// rounds and hand them over; only the round's owner (the ward's nurse)
+	// pauses, resumes and finishes it.
+	{"GET", "/v1/wards/:id/rounds/current", func(e *env, tg target) req {
+		e.mxRound(tg, "active")
+		return req{path: "/v1/wards/" + tg.ward.String() + "/rounds/current"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/wards/:id/rounds", func(e *env, tg target) req {
+		e.mxNoRound(tg)
+		e.mxReconciled(tg)
+		e.mxDose(tg, e.mxPrescription(tg, false))
+		return req{path: "/v1/wards/" + tg.ward.String() + "/rounds", body: map[string]any{}}
+	}, [3]expect{status(correctOwn, 201), status(physicianOther, 201), all(404)}},
+	{"POST", "/v1/rounds/:id/pause", func(e *env, tg target) req {
+		return req{path: "/v1/rounds/" + e.mxRound(tg, "active").String() + "/pause", body: map[string]any{"version": 1}}
+	}, [3]expect{ownerOwn, ownerOther, all(404)}},
+	{"POST", "/v1/rounds/:id/resume", func(e *env, tg target) req {
+		return req{path: "/v1/rounds/" + e.mxRound(tg, "paused").String() + "/resume", body: map[string]any{"version": 1}}
+	}, [3]expect{ownerOwn, ownerOther, all(404)}},
+	{"POST", "/v1/rounds/:id/handover", func(e *env, tg target) req {
+		return req{path: "/v1/rounds/" + e.mxRound(tg, "active").String() + "/handover",
+			body: map[string]any{"version": 1, "to_staff_id": e.alt.ID("staff", "alt.doctor").String()}}
+	}, [3]expect{correctOwn, physicianOther, all(404)}},
+	{"POST", "/v1/rounds/:id/finish", func(e *env, tg target) req {
+		return req{path: "/v1/rounds/" + e.mxRound(tg, "active").String() + "/finish",
+			header: map[string]string{"Idempotency-Key": uuid.NewString()}, body: map[string]any{"version": 1, "left": []any{}}}
+	}, [3]expect{ownerOwn, ownerOther, all(404)}},
+	{"GET", "/v1/wards/:id/handover", func(e *env, tg target) req {
+		return req{path: "/v1/wards/" + tg.ward.String() + "/handover"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"POST", "/v1/administrations/verify", func(e *env, tg target) req {
 		e.mxReconciled(tg)
 		e.mxDose(tg, e.mxPrescription(tg, false))

@@ -19,6 +19,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/backend/therapy"
 	"github.com/gofiber/fiber/v2"
@@ -66,6 +67,7 @@ type Deps struct {
 	Catalogue *catalogue.Service
 	Therapy   *therapy.Service
 	Notify    *notify.Service
+	Rounds    *round.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

@@ -10,6 +10,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
+	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
 )
 
@@ -22,6 +23,7 @@ type Services struct {
 	Catalogue *catalogue.Service
 	Therapy   *therapy.Service
 	Notify    *notify.Service
+	Rounds    *round.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -41,7 +43,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	}
 	authService := &auth.Service{Store: AuthStore{db}, Hasher: c.Hasher, Clock: c.Clock,
 		Config: auth.Config{AccessTTL: c.AccessTTL, SessionTTL: c.SessionTTL}}
-	return &Services{
+	svc := &Services{
 		Auth:      authService,
 		Residents: &resident.Service{Store: ResidentStore{db}, Clock: c.Clock, BreakGlassFor: c.BreakGlassTTL},
 		Facility:  &facility.Service{Store: FacilityStore{db}, Hasher: c.Hasher},
@@ -50,4 +52,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 		Therapy:   &therapy.Service{Store: TherapyStore{db}, Clock: c.Clock, Witness: authService},
 		Notify:    &notify.Service{Store: NotifyStore{db}, Clock: c.Clock},
 	}
+	// Rounds record the acts on doses left through the therapy service.
+	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
+	return svc
 }
