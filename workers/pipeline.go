@@ -157,7 +157,13 @@ func message(n notify.Notification, token string) fcm.Message {
 		data["dose_id"] = n.DoseID.String()
 	}
 	high := n.Kind == notify.KindDoseLate || n.Kind == notify.KindEscalation
-	return fcm.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, CollapseKey: n.AlertID.String(), High: high,
+	collapse := n.AlertID.String()
+	if n.Kind == notify.KindDoseDue && n.DueAt != nil {
+		// The doses of one ward falling due together are one reminder on
+		// the device, updated in place, not a column of them.
+		collapse = "due-" + n.WardID.String()[:8] + "-" + n.DueAt.UTC().Format("0601021504")
+	}
+	return fcm.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, CollapseKey: collapse, High: high,
 		TTL: 6 * time.Hour}
 }
 

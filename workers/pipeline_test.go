@@ -123,7 +123,18 @@ func (f *pipelineFixture) lateDose(t *testing.T, closesIn time.Duration) uuid.UU
 	return id
 }
 
-// pushesFor lists the pushes the fake FCM accepted for a token.
+// kind counts the pushes of a kind the fake FCM accepted for a token.
+func (f *pipelineFixture) kind(token, kind string) int {
+	n := 0
+	for _, m := range f.fake.Messages() {
+		if m.Token == token && m.Data["kind"] == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it holds or within has passed.
 func (f *pipelineFixture) waitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -149,13 +160,18 @@ func TestLateDosePushAndEscalation(t *testing.T) {
 	acked := f.lateDose(t, 2*time.Second)
 	closes := time.Now().Add(2 * time.Second)
 
-	f.waitFor(t, "two pushes to the lead", 20*time.Second, func() bool { return f.fake.Count(leadToken) >= 2 })
+	// The lead is also a nurse on duty: she had the due-dose reminders
+	// first; then one late-dose push per dose.
+	f.waitFor(t, "two late-dose pushes to the lead", 20*time.Second, func() bool { return f.kind(leadToken, notify.KindDoseLate) >= 2 })
 	if lat := time.Since(closes); lat > 10*time.Second {
 		t.Errorf("pushed %s after the window closed", lat)
 	}
 	time.Sleep(time.Second) // nothing more may come
-	if n := f.fake.Count(leadToken); n != 2 {
-		t.Fatalf("lead got %d pushes, want 2 (one per late dose)", n)
+	if n := f.kind(leadToken, notify.KindDoseLate); n != 2 {
+		t.Fatalf("lead got %d late-dose pushes, want 2 (one per late dose)", n)
+	}
+	if n := f.kind(leadToken, notify.KindDoseDue); n != 2 {
+		t.Fatalf("lead got %d due-dose reminders, want 2", n)
 	}
 	for _, m := range f.fake.Messages() {
 		if m.Token != leadToken {
@@ -176,7 +192,7 @@ func TestLateDosePushAndEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range ns {
-		if n.ResidentID == acked {
+		if n.ResidentID == acked && n.Kind == notify.KindDoseLate {
 			if _, err := f.svc.Notify.Acknowledge(ctx, lead, n.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -184,11 +200,11 @@ func TestLateDosePushAndEscalation(t *testing.T) {
 	}
 	// 31 minutes on (escalation after 30): one escalation, for the other.
 	f.clock.advance(31 * time.Minute)
-	f.waitFor(t, "the escalation push", 20*time.Second, func() bool { return f.fake.Count(doctorToken) >= 1 })
+	f.waitFor(t, "the escalation push", 20*time.Second, func() bool { return f.kind(doctorToken, notify.KindEscalation) >= 1 })
 	f.clock.advance(time.Hour)
 	time.Sleep(1500 * time.Millisecond)
-	if n := f.fake.Count(doctorToken); n != 1 {
-		t.Fatalf("physician got %d pushes, want 1", n)
+	if n := f.kind(doctorToken, notify.KindEscalation); n != 1 {
+		t.Fatalf("physician got %d escalations, want 1", n)
 	}
 	var escalated uuid.UUID
 	if err := f.db.Pool.QueryRow(ctx, `SELECT a.resident_id FROM notifications n JOIN alerts a ON a.id = n.alert_id

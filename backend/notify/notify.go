@@ -19,6 +19,7 @@ import (
 
 // Kinds of notification.
 const (
+	KindDoseDue         = "dose_due"         // to the nurses on duty, when a dose's time came and no open round covers it
 	KindDoseLate        = "dose_late"        // to the ward lead, when a dose's window closed without a record
 	KindEscalation      = "escalation"       // to the physician (or director), when the lead did not acknowledge
 	KindPRNCheckDue     = "prn_check_due"    // to the nurse who gave a PRN dose: its effectiveness check is due
@@ -82,6 +83,8 @@ func Compose(n *Notification) {
 		who = n.Initials
 	}
 	switch n.Kind {
+	case KindDoseDue:
+		n.Title, n.Body = "Dose da somministrare", who+": è l'ora di una dose e nessun giro terapia la copre"
 	case KindDoseLate:
 		n.Title, n.Body = "Dose in ritardo", who+": una dose ha superato la finestra senza registrazione"
 	case KindEscalation:

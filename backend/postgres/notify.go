@@ -45,6 +45,35 @@ const lateDoses = `WITH late AS (
 	queued AS (INSERT INTO outbox (facility_id, notification_id) SELECT $1, id FROM notes RETURNING 1)
 	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`
 
+// dosesDue reminds the nurses on duty on a ward (signed in now) of a dose
+// whose time has come when no open round of the ward covers it: once per
+// dose, until its window closes (then the late-dose alert takes over).
+const dosesDue = `WITH due AS (
+		SELECT d.id AS dose_id, d.resident_id, r.ward_id
+		FROM doses d
+		JOIN residents r ON r.facility_id = d.facility_id AND r.id = d.resident_id AND r.status = 'admitted'
+		WHERE d.facility_id = $1 AND d.status = 'scheduled'
+		  AND d.due_at <= $2 AND d.due_at + make_interval(mins => d.window_min) > $2
+		  AND NOT EXISTS (SELECT 1 FROM administrations a WHERE a.facility_id = d.facility_id AND a.dose_id = d.id
+		      AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id))
+		  AND NOT EXISTS (SELECT 1 FROM round_doses rd JOIN rounds ro ON ro.facility_id = rd.facility_id AND ro.id = rd.round_id
+		      WHERE rd.facility_id = d.facility_id AND rd.dose_id = d.id AND ro.state IN ('active', 'paused'))
+		  AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.facility_id = d.facility_id AND x.kind = 'dose_due' AND x.subject = d.id)),
+	ins AS (
+		INSERT INTO alerts (facility_id, id, kind, ward_id, resident_id, dose_id, subject, created_at)
+		SELECT $1, gen_random_uuid(), 'dose_due', ward_id, resident_id, dose_id, dose_id, $2 FROM due
+		ON CONFLICT DO NOTHING RETURNING id, ward_id),
+	notes AS (
+		INSERT INTO notifications (facility_id, id, alert_id, staff_id, kind, created_at)
+		SELECT DISTINCT ON (ins.id, s.id) $1::uuid, gen_random_uuid(), ins.id, s.id, 'dose_due', $2::timestamptz FROM ins
+		JOIN ward_assignments w ON w.facility_id = $1 AND w.ward_id = ins.ward_id
+		JOIN staff s ON s.facility_id = $1 AND s.id = w.staff_id AND s.active
+		JOIN staff_roles sr ON sr.facility_id = $1 AND sr.staff_id = s.id AND sr.role = 'nurse'
+		JOIN auth_sessions se ON se.facility_id = $1 AND se.staff_id = s.id AND se.revoked_at IS NULL AND se.expires_at > $2
+		ON CONFLICT DO NOTHING RETURNING id),
+	queued AS (INSERT INTO outbox (facility_id, notification_id) SELECT $1, id FROM notes RETURNING 1)
+	SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM queued)`
+
 // prnChecksDue reminds the nurse who gave a PRN dose that its
 // effectiveness check is due, once per dose.
 const prnChecksDue = `WITH due AS (
@@ -79,6 +108,15 @@ const resolveAlerts = `UPDATE alerts x SET resolved_at = $2, state = CASE WHEN x
 	  AND (EXISTS (SELECT 1 FROM administrations a WHERE a.facility_id = x.facility_id AND a.dose_id = x.dose_id
 	          AND NOT EXISTS (SELECT 1 FROM administration_corrections c WHERE c.facility_id = a.facility_id AND c.administration_id = a.id))
 	       OR EXISTS (SELECT 1 FROM doses d WHERE d.facility_id = x.facility_id AND d.id = x.dose_id AND d.status = 'cancelled'))`
+
+// resolveReminders closes due-dose reminders once the dose's window has
+// closed (the late-dose alert takes over) or an open round covers it.
+const resolveReminders = `UPDATE alerts x SET resolved_at = $2, state = CASE WHEN x.state = 'open' THEN 'resolved' ELSE x.state END
+	WHERE x.facility_id = $1 AND x.resolved_at IS NULL AND x.kind = 'dose_due'
+	  AND (EXISTS (SELECT 1 FROM doses d WHERE d.facility_id = x.facility_id AND d.id = x.dose_id
+	          AND d.due_at + make_interval(mins => d.window_min) <= $2)
+	       OR EXISTS (SELECT 1 FROM round_doses rd JOIN rounds ro ON ro.facility_id = rd.facility_id AND ro.id = rd.round_id
+	          WHERE rd.facility_id = x.facility_id AND rd.dose_id = x.dose_id AND ro.state IN ('active', 'paused')))`
 
 // resolveChecks closes effectiveness-check reminders once the check is
 // recorded or the dose entered in error.
@@ -145,7 +183,15 @@ func (s NotifyStore) Detect(ctx context.Context, now time.Time) (notify.DetectRe
 				return err
 			}
 			res.Resolved += int(tag.RowsAffected())
+			if tag, err = tx.Exec(ctx, resolveReminders, f, now); err != nil {
+				return err
+			}
+			res.Resolved += int(tag.RowsAffected())
 			var alerts, notes int
+			if err := tx.QueryRow(ctx, dosesDue, f, now).Scan(&alerts, &notes); err != nil {
+				return err
+			}
+			res.Alerts, res.Notifications = res.Alerts+alerts, res.Notifications+notes
 			if err := tx.QueryRow(ctx, prnChecksDue, f, now).Scan(&alerts, &notes); err != nil {
 				return err
 			}

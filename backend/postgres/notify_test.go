@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/codes"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/postgres"
 	"github.com/corsia-cce/corsia/backend/postgres/pgtest"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/fixtures"
 	"github.com/google/uuid"
 )
 
@@ -146,4 +148,55 @@ func newResidentOnX(t *testing.T, f *therapyFixture) uuid.UUID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A dose whose time came reminds the ward's nurses on duty (signed in),
+// unless an open round covers it; a round started later resolves the
+// reminder.
+func TestDueDoseRemindersAndRounds(t *testing.T) {
+	t.Parallel()
+	start := time.Now().UTC().Truncate(time.Second)
+	f := newTherapyFixture(t, start)
+	ctx := context.Background()
+	store := postgres.NotifyStore{DB: f.db}
+	svcs := f.db.NewServices(postgres.ServiceConfig{Hasher: pgtest.Hasher(), Clock: f.clock, AccessTTL: time.Hour, SessionTTL: 12 * time.Hour})
+	// alt.nurse.x signs in: she is on duty. alt.nurse.y is not signed in.
+	tok, err := svcs.Auth.Login(ctx, auth.Client{}, "alt.nurse.x", fixtures.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nurse := tok.Actor
+	if _, err := f.svc.Prescribe(ctx, f.doctor, f.resident, f.order(therapy.Schedule{Kind: therapy.ScheduleEveryHours, EveryHours: 6}, start)); err != nil {
+		t.Fatal(err)
+	}
+	count := func(kind string) int {
+		ns, err := svcs.Notify.List(ctx, &nurse, 200)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range ns {
+			if x.ResidentID == f.resident && x.Kind == kind && x.State == notify.StateOpen {
+				n++
+			}
+		}
+		return n
+	}
+	if _, err := store.Detect(ctx, start.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if count(notify.KindDoseDue) != 1 {
+		t.Fatal("no reminder to the nurse on duty")
+	}
+	// The nurse starts the round: the reminder resolves; the next dose (in
+	// 6 h) is covered by no round and reminds again.
+	if _, err := svcs.Rounds.Start(ctx, &nurse, pgtest.Other().ID("ward", "X"), start); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Detect(ctx, start.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(notify.KindDoseDue); n != 0 {
+		t.Fatalf("reminder still open under a round: %d", n)
+	}
 }
