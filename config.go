@@ -38,6 +38,7 @@ type Config struct {
 	DetectEvery        time.Duration
 	PushConsumers      int
 	RepublishAfter     time.Duration
+	PushLease          time.Duration
 }
 
 // envDoc documents every variable for --help.
@@ -66,6 +67,8 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   FCM_ENDPOINT         override the FCM endpoint (a test or relay server)
   DETECT_EVERY         2s             how often the missed-dose detector runs (alert latency p50 ≈ half of it)
   PUSH_CONSUMERS       2              push consumers per worker process
+  PUSH_LEASE           1m             a push worker's hold on a delivery it is sending; one that dies
+                                      mid-send leaves it to be retried after this
   REPUBLISH_AFTER      2m             a notification published but delivered to no device is queued again
                                       after this long (Redis keeps nothing on disk)
 `
@@ -133,6 +136,7 @@ func loadConfig(demoDefault bool) (Config, error) {
 	c.DetectEvery = dur("DETECT_EVERY", 2*time.Second)
 	c.PushConsumers = num("PUSH_CONSUMERS", 2)
 	c.RepublishAfter = dur("REPUBLISH_AFTER", 2*time.Minute)
+	c.PushLease = dur("PUSH_LEASE", time.Minute)
 	if v := str("CORSIA_DEMO", ""); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -58,7 +58,7 @@ func (o Outbox) Publish(ctx context.Context, limit int, publish func(ctx context
 // (backend/postgres.NotifyStore).
 type PushStore interface {
 	PushTargets(ctx context.Context, facility, notification uuid.UUID) (notify.Notification, []notify.PushTarget, error)
-	ClaimDelivery(ctx context.Context, facility, notification, registration uuid.UUID, lease time.Duration) (bool, error)
+	ClaimDelivery(ctx context.Context, facility, notification, registration uuid.UUID, lease time.Duration) (string, error)
 	FinishDelivery(ctx context.Context, facility, notification, registration uuid.UUID, state, messageID, errText string) error
 }
 
@@ -76,6 +76,9 @@ type Pusher struct {
 
 // errRetry marks deliveries to try again later.
 var errRetry = errors.New("some pushes must be retried")
+
+// errHeld: another sender holds some deliveries; try again after its lease.
+var errHeld = errors.New("some pushes are held by another sender")
 
 // Handle implements stream.Handler. It returns nil once every live device
 // of the recipient has the notification (accepted, or its dead token
@@ -96,17 +99,27 @@ func (p *Pusher) Handle(ctx context.Context, e stream.Entry) error {
 	}
 	var msgs []fcm.Message
 	var regs []uuid.UUID
+	held := false
 	for _, t := range targets {
-		ok, err := p.Store.ClaimDelivery(ctx, facility, id, t.RegistrationID, lease)
+		claim, err := p.Store.ClaimDelivery(ctx, facility, id, t.RegistrationID, lease)
 		if err != nil {
 			return err
 		}
-		if ok {
+		switch claim {
+		case notify.ClaimSend:
 			msgs = append(msgs, message(n, t.Token))
 			regs = append(regs, t.RegistrationID)
+		case notify.ClaimHeld:
+			// Another sender has it, or had it and died mid-send: this
+			// entry must come back once that lease has run out, or the
+			// notification would never reach the device.
+			held = true
 		}
 	}
 	if len(msgs) == 0 {
+		if held {
+			return errHeld
+		}
 		return nil
 	}
 	results, err := p.Sender.Send(ctx, msgs)
@@ -143,6 +156,9 @@ func (p *Pusher) Handle(ctx context.Context, e stream.Entry) error {
 	}
 	if retry {
 		return errRetry
+	}
+	if held {
+		return errHeld
 	}
 	return nil
 }

@@ -135,6 +135,13 @@ const (
 	DeliveryPruned   = "pruned"   // the token is dead; its registration is removed
 )
 
+// Answers of a delivery claim.
+const (
+	ClaimSend = "send" // this worker sends it now
+	ClaimDone = "done" // accepted or pruned already
+	ClaimHeld = "held" // another sender holds it: retry after its lease
+)
+
 // DetectResult counts what a detector pass did.
 type DetectResult struct {
 	Alerts, Escalations, Resolved, Notifications int

@@ -333,17 +333,28 @@ func (db *DB) PublishOutbox(ctx context.Context, limit int, publish func(ctx con
 	return n, err
 }
 
-// RepublishLost puts back in the outbox the notifications published more
-// than olderThan ago that reached none of their recipient's live devices:
-// Redis may have lost them (it keeps nothing on disk here). Deliveries are
-// keyed, so a notification that was merely slow is not sent twice.
+// RepublishLost queues again, as new outbox rows, the notifications whose
+// last publication is older than olderThan and that some live device of the
+// recipient still lacks: no delivery accepted or pruned, and none being
+// sent under a live lease. Redis may have lost the entry (it keeps nothing
+// on disk here), or the retry it held. A new row, not the old one marked
+// unpublished: consumers skip an outbox id they have handled before.
+// Deliveries are claimed per device, so a notification merely slow is not
+// sent twice.
 func (db *DB) RepublishLost(ctx context.Context, olderThan time.Duration) (int, error) {
-	tag, err := db.Pool.Exec(ctx, `UPDATE outbox o SET published_at = NULL
-		WHERE o.published_at < now() - $1::interval AND o.published_at > now() - interval '1 day'
-		  AND NOT EXISTS (SELECT 1 FROM push_deliveries p WHERE p.facility_id = o.facility_id AND p.notification_id = o.notification_id)
-		  AND EXISTS (SELECT 1 FROM notifications n JOIN push_registrations r ON r.facility_id = n.facility_id AND r.staff_id = n.staff_id
-		      AND r.removed_at IS NULL
-		      WHERE n.facility_id = o.facility_id AND n.id = o.notification_id)`, olderThan.String())
+	tag, err := db.Pool.Exec(ctx, `INSERT INTO outbox (facility_id, notification_id)
+		SELECT n.facility_id, n.id FROM notifications n
+		WHERE n.created_at > now() - interval '1 day'
+		  AND EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id)
+		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id
+		      AND (o.published_at IS NULL OR o.published_at > now() - $1::interval))
+		  AND EXISTS (SELECT 1 FROM push_registrations r
+		      JOIN auth_sessions se ON se.id = r.session_id AND se.revoked_at IS NULL AND se.expires_at > now()
+		      WHERE r.facility_id = n.facility_id AND r.staff_id = n.staff_id AND r.removed_at IS NULL
+		        AND NOT EXISTS (SELECT 1 FROM push_deliveries p WHERE p.facility_id = n.facility_id AND p.notification_id = n.id
+		            AND p.registration_id = r.id
+		            AND (p.state IN ('accepted', 'pruned') OR (p.state = 'sending' AND p.lease_until > now()))))`,
+		olderThan.String())
 	return int(tag.RowsAffected()), translate(err)
 }
 
@@ -374,10 +385,12 @@ func (s NotifyStore) PushTargets(ctx context.Context, facility, notification uui
 }
 
 // ClaimDelivery takes the delivery of a notification to a registration
-// before it is sent: true when this worker should send it now (first time,
-// a previous failure, or a sender that died holding an expired lease);
-// false when it was accepted or pruned, or another worker holds it.
-func (s NotifyStore) ClaimDelivery(ctx context.Context, facility, notification, registration uuid.UUID, lease time.Duration) (bool, error) {
+// before it is sent. It answers notify.ClaimSend when this worker should
+// send it now (first time, a previous failure, or a sender that died and
+// whose lease ran out), notify.ClaimDone when it was accepted or pruned,
+// and notify.ClaimHeld when another sender holds a live lease on it (it may
+// have died mid-send: try again after the lease).
+func (s NotifyStore) ClaimDelivery(ctx context.Context, facility, notification, registration uuid.UUID, lease time.Duration) (string, error) {
 	var ok bool
 	err := s.Pool.QueryRow(ctx, `INSERT INTO push_deliveries (facility_id, notification_id, registration_id, lease_until)
 		VALUES ($1, $2, $3, now() + $4::interval)
@@ -385,10 +398,21 @@ func (s NotifyStore) ClaimDelivery(ctx context.Context, facility, notification, 
 		SET state = 'sending', attempts = push_deliveries.attempts + 1, lease_until = excluded.lease_until
 		WHERE push_deliveries.state = 'failed' OR (push_deliveries.state = 'sending' AND push_deliveries.lease_until < now())
 		RETURNING true`, facility, notification, registration, lease.String()).Scan(&ok)
-	if err == pgx.ErrNoRows {
-		return false, nil
+	if err == nil {
+		return notify.ClaimSend, nil
 	}
-	return ok, translate(err)
+	if err != pgx.ErrNoRows {
+		return "", translate(err)
+	}
+	var state string
+	if err := s.Pool.QueryRow(ctx, `SELECT state FROM push_deliveries WHERE facility_id = $1 AND notification_id = $2
+		AND registration_id = $3`, facility, notification, registration).Scan(&state); err != nil {
+		return "", translate(err)
+	}
+	if state == notify.DeliveryAccepted || state == notify.DeliveryPruned {
+		return notify.ClaimDone, nil
+	}
+	return notify.ClaimHeld, nil
 }
 
 // FinishDelivery records what became of a send: accepted (with FCM's
