@@ -27,7 +27,13 @@ const (
 	AssistIntake   Action = "therapy.assist_intake"
 	RecordCare     Action = "care.record"
 	RecordRehab    Action = "rehab.record"
-	ReadIndicators Action = "facility.indicators"
+	// The rest of the clinical record.
+	RecordAssessment Action = "assessment.record" // assessment scales
+	RecordVitals     Action = "vitals.record"     // vital signs and measurements
+	WriteDiary       Action = "diary.write"       // the clinical diary, in one's own profession
+	UploadDocument   Action = "document.upload"   // reports, letters, consents, images
+	HideDocument     Action = "document.hide"     // oscuramento of a document from roles
+	ReadIndicators   Action = "facility.indicators"
 	// Recalls list, across the facility, the residents who received a batch.
 	ReadRecalls Action = "therapy.recall"
 
@@ -51,6 +57,7 @@ var clinical = map[Action]bool{
 	ReadResident: true, EditResident: true, AdmitResident: true, RecordAllergy: true,
 	BreakGlass: true, PrintWristband: true, Prescribe: true, Administer: true,
 	AssistIntake: true, RecordCare: true, RecordRehab: true,
+	RecordAssessment: true, RecordVitals: true, WriteDiary: true, UploadDocument: true, HideDocument: true,
 }
 
 // IsClinical reports whether action touches resident data.
@@ -60,17 +67,18 @@ func IsClinical(a Action) bool { return clinical[a] }
 // denied. Keep it readable: this is what an inspector is shown.
 var matrix = map[backend.Role][]Action{
 	backend.RolePhysician: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, BreakGlass,
-		PrintWristband, Prescribe, Administer, ReadCatalogue},
+		PrintWristband, Prescribe, Administer, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary,
+		UploadDocument, HideDocument},
 	backend.RoleNurse: {ReadWards, ReadResident, EditResident, RecordAllergy, BreakGlass, PrintWristband,
-		Administer, RecordCare, ReadCatalogue},
+		Administer, RecordCare, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument},
 	// OSS record care and, where the facility allows, assisted intake of a
 	// dose a nurse prepared; they never administer (DM 739/1994).
-	backend.RoleOSS:       {ReadWards, ReadResident, RecordCare, AssistIntake},
-	backend.RoleTherapist: {ReadWards, ReadResident, RecordRehab},
+	backend.RoleOSS:       {ReadWards, ReadResident, RecordCare, AssistIntake, RecordVitals, WriteDiary},
+	backend.RoleTherapist: {ReadWards, ReadResident, RecordRehab, RecordAssessment, WriteDiary},
 	backend.RoleWardLead: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, PrintWristband,
-		RecordCare, ReadRecalls, ReadCatalogue},
+		RecordCare, ReadRecalls, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument},
 	backend.RoleDirector: {ReadWards, ReadResident, EditResident, AdmitResident, ReadIndicators, ReadRecalls,
-		ReadCatalogue, ManageTherapySettings},
+		ReadCatalogue, ManageTherapySettings, HideDocument},
 	// Admins manage people, devices and the facility's own catalogue
 	// entries, and read nothing clinical.
 	backend.RoleAdmin: {ReadWards, ManageStaff, ManageDevices, ReadCatalogue, ManageCatalogue},
