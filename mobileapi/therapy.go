@@ -38,7 +38,16 @@ func (s *Server) prescribe(c *fiber.Ctx) error {
 	if err := decode(c, &o); err != nil {
 		return err
 	}
-	p, err := s.Therapy.Prescribe(c.UserContext(), actor(c), id, o)
+	// The key is optional here; with it a retried prescription is written
+	// once.
+	var key uuid.UUID
+	var hash []byte
+	if c.Get(HeaderIdempotencyKey) != "" {
+		if key, hash, err = idempotencyKey(c, "POST /v1/residents/:id/prescriptions"); err != nil {
+			return err
+		}
+	}
+	p, err := s.Therapy.PrescribeOnce(c.UserContext(), actor(c), id, o, key, hash)
 	if err != nil {
 		return err
 	}

@@ -701,3 +701,32 @@ func TestAdministrationIndicators(t *testing.T) {
 		t.Fatalf("overrides: %v", ov)
 	}
 }
+
+// A prescription retried with its Idempotency-Key is written once.
+func TestPrescriptionRetryIsWrittenOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res, _ := e.therapyResident(false)
+	key := uuid.NewString()
+	order := everyHoursFromNow(aicTachipirina500, e, 8)
+	var ids []any
+	for i := 0; i < 2; i++ {
+		r := e.do(req{method: "POST", path: "/v1/residents/" + res.String() + "/prescriptions", token: e.login("alt.doctor"),
+			body: order, header: map[string]string{"Idempotency-Key": key}})
+		if r.Status != 201 {
+			t.Fatalf("prescribe %d: %d %s", i, r.Status, r.Body)
+		}
+		ids = append(ids, r.json(t)["id"])
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("a retry wrote a second prescription: %v", ids)
+	}
+	order["dose"] = "2"
+	if r := e.do(req{method: "POST", path: "/v1/residents/" + res.String() + "/prescriptions", token: e.login("alt.doctor"),
+		body: order, header: map[string]string{"Idempotency-Key": key}}); r.Status != 422 {
+		t.Fatalf("same key, other order: %d %s", r.Status, r.Body)
+	}
+	if sheet := e.do(req{method: "GET", path: "/v1/residents/" + res.String() + "/prescriptions", token: e.login("alt.nurse.x")}).json(t); len(sheet["prescriptions"].([]any)) != 1 {
+		t.Fatalf("sheet: %v", sheet)
+	}
+}

@@ -2,6 +2,7 @@ package therapy
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -47,6 +48,15 @@ func (s *Service) resolveProduct(ctx context.Context, a *backend.Actor, o *Order
 // Prescribe writes a new prescription on a resident's sheet and
 // materialises its doses.
 func (s *Service) Prescribe(ctx context.Context, a *backend.Actor, resident uuid.UUID, o Order) (Prescription, error) {
+	return s.PrescribeOnce(ctx, a, resident, o, uuid.Nil, nil)
+}
+
+// PrescribeOnce is Prescribe under an idempotency key (the tablet's
+// Idempotency-Key header): a retry of a prescription whose answer was lost
+// returns the first one instead of writing the drug twice on the sheet; the
+// same key with another order is idempotency.key_reused.
+func (s *Service) PrescribeOnce(ctx context.Context, a *backend.Actor, resident uuid.UUID, o Order, key uuid.UUID, hash []byte) (Prescription, error) {
+	const op = "therapy.prescribe"
 	now := s.now()
 	if o.StartsAt.IsZero() {
 		o.StartsAt = now
@@ -69,13 +79,35 @@ func (s *Service) Prescribe(ctx context.Context, a *backend.Actor, resident uuid
 		PrescribedBy: a.StaffID, PrescribedAt: now, Version: 1, Product: product}
 	p.SeriesID = p.ID
 	err = s.Store.Tx(ctx, a, func(tx Tx) error {
+		if key != uuid.Nil {
+			stored, err := tx.LockKey(ctx, a.FacilityID, a.StaffID, key)
+			if err != nil {
+				return err
+			}
+			if stored != nil {
+				if stored.Operation != op || string(stored.Hash) != string(hash) {
+					return errKeyReused()
+				}
+				return json.Unmarshal(stored.Body, &p)
+			}
+		}
 		if err := tx.InsertPrescription(ctx, &p); err != nil {
 			return err
 		}
 		if err := s.materialise(ctx, tx, p, set, loc, maxTime(p.StartsAt, now.Add(-materialiseFrom)), now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, audit.By(a, "therapy.prescribe", "prescription", p.ID.String(), resident, audit.Success))
+		if err := tx.AppendAudit(ctx, audit.By(a, "therapy.prescribe", "prescription", p.ID.String(), resident, audit.Success)); err != nil {
+			return err
+		}
+		if key == uuid.Nil {
+			return nil
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return backend.Internal(err, "marshal prescription")
+		}
+		return tx.SaveResponse(ctx, a.FacilityID, a.StaffID, key, StoredResponse{Operation: op, Hash: hash, Body: body})
 	})
 	return p, err
 }
