@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/assess"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
@@ -68,6 +69,7 @@ type Deps struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Assess    *assess.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

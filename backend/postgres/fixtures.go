@@ -139,6 +139,9 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 		if err := loadTherapy(ctx, tx, d, fid); err != nil {
 			return err
 		}
+		if err := loadAssessments(ctx, tx, d, fid); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, audit.Event{FacilityID: fid, Action: "fixtures.load", ResourceType: "facility",
 			ResourceID: fid.String(), Outcome: audit.Success, Detail: d.Facility.Code})
 	})

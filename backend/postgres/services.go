@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
+	"github.com/corsia-cce/corsia/backend/assess"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
@@ -24,6 +25,7 @@ type Services struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Assess    *assess.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -52,6 +54,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 		Therapy:   &therapy.Service{Store: TherapyStore{db}, Clock: c.Clock, Witness: authService},
 		Notify:    &notify.Service{Store: NotifyStore{db}, Clock: c.Clock},
 	}
+	svc.Assess = &assess.Service{Store: AssessStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	return svc
