@@ -214,24 +214,6 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/wards/:id/assessments/overdue", func(e *env, tg target) req {
 		return req{path: "/v1/wards/" + tg.ward.String() + "/assessments/overdue"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
-	// The clinical diary (diary_test.go): anyone who sees the resident reads
-	// it (by profession, backend/access/diary.go); writing needs the resident
-	// on one's own ward; an addendum or a correction of a nursing entry also
-	// the nursing profession (nurses, the lead who is a nurse).
-	{"GET", "/v1/residents/:id/diary", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/diary"}
-	}, [3]expect{seeOwn, seeOther, all(404)}},
-	{"POST", "/v1/residents/:id/diary", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/diary", body: map[string]any{"text": "Nota di prova."},
-			header: map[string]string{"Idempotency-Key": uuid.NewString()}}
-	}, [3]expect{diaryWriteOwn, diaryWriteOther, all(404)}},
-	{"POST", "/v1/diary/:id/addenda", func(e *env, tg target) req {
-		return req{path: "/v1/diary/" + e.mxDiaryEntry(tg).String() + "/addenda", body: map[string]any{"text": "Integrazione."},
-			header: map[string]string{"Idempotency-Key": uuid.NewString()}}
-	}, [3]expect{diaryLinkOwn, diaryLinkOther, all(404)}},
-	{"POST", "/v1/diary/:id/entered-in-error", func(e *env, tg target) req {
-		return req{path: "/v1/diary/" + e.mxDiaryEntry(tg).String() + "/entered-in-error", body: map[string]any{"reason": "ospite sbagliato"}}
-	}, [3]expect{diaryLinkOwn, diaryLinkOther, all(404)}},
 	// Drug rounds (rounds_test.go): anyone who sees the ward reads its
 	// round and its handover digest; the ward's nurses and physicians start
 	// rounds and hand them over; only the round's owner (the ward's nurse)
