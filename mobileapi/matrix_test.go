@@ -181,6 +181,23 @@ var matrixRows = []matrixRow{
 		return req{path: "/v1/residents/" + rid(tg) + "/mar?from=" + now.Add(-24*time.Hour).Format(time.RFC3339) +
 			"&to=" + now.Add(24*time.Hour).Format(time.RFC3339)}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	// Vital signs (vitals_test.go): nurses, OSS, physicians and the lead
+	// record on their own wards; whoever sees the resident reads them.
+	{"POST", "/v1/residents/:id/vitals", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/vitals", header: map[string]string{"Idempotency-Key": uuid.NewString()},
+			body: map[string]any{"measurements": []any{map[string]any{"kind": "heart_rate", "value": "72"}}}}
+	}, [3]expect{status(vitalsOwn, 201), status(vitalsOther, 201), all(404)}},
+	{"GET", "/v1/residents/:id/vitals", func(e *env, tg target) req {
+		e.mxVital(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/vitals"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/vitals/:id/entered-in-error", func(e *env, tg target) req {
+		return req{path: "/v1/vitals/" + e.mxVital(tg).String() + "/entered-in-error", body: map[string]any{"reason": "ospite sbagliato"}}
+	}, [3]expect{vitalsOwn, vitalsOther, all(404)}},
+	{"GET", "/v1/wards/:id/vitals/latest", func(e *env, tg target) req {
+		e.mxVital(tg)
+		return req{path: "/v1/wards/" + tg.ward.String() + "/vitals/latest"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"GET", "/v1/prescriptions/:id", func(e *env, tg target) req {
 		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String()}
 	}, [3]expect{seeOwn, seeOther, all(404)}},

@@ -23,6 +23,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/backend/vitals"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +71,7 @@ type Deps struct {
 	Notify    *notify.Service
 	Rounds    *round.Service
 	Assess    *assess.Service
+	Vitals    *vitals.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

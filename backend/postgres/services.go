@@ -13,6 +13,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/backend/vitals"
 )
 
 // Services are the domain services wired to this database.
@@ -25,6 +26,7 @@ type Services struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Vitals    *vitals.Service
 	Assess    *assess.Service
 }
 
@@ -55,6 +57,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 		Notify:    &notify.Service{Store: NotifyStore{db}, Clock: c.Clock},
 	}
 	svc.Assess = &assess.Service{Store: AssessStore{db}, Clock: c.Clock}
+	svc.Vitals = &vitals.Service{Store: VitalsStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	return svc
