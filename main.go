@@ -300,6 +300,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
 		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Vitals:  svc.Vitals,
+		Diary:   svc.Diary,
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
 }
 

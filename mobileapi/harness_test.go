@@ -57,6 +57,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 	srv := mobileapi.New(cfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
 		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, FacilityInfo: db.Facility, Postgres: db, Metrics: prometheus.NewRegistry(),
 		Vitals:  svc.Vitals,
+		Diary:   svc.Diary,
 		OpenAPI: openAPISpec(t), Log: log})
 	return &env{t: t, db: db, srv: srv, demo: demo, alt: pgtest.Other(), tokens: map[string]string{}}
 }

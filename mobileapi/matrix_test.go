@@ -231,6 +231,24 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/wards/:id/assessments/overdue", func(e *env, tg target) req {
 		return req{path: "/v1/wards/" + tg.ward.String() + "/assessments/overdue"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	// The clinical diary (diary_test.go): anyone who sees the resident reads
+	// it (by profession, backend/access/diary.go); writing needs the resident
+	// on one's own ward; an addendum or a correction of a nursing entry also
+	// the nursing profession (nurses, the lead who is a nurse).
+	{"GET", "/v1/residents/:id/diary", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/diary"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/residents/:id/diary", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/diary", body: map[string]any{"text": "Nota di prova."},
+			header: map[string]string{"Idempotency-Key": uuid.NewString()}}
+	}, [3]expect{diaryWriteOwn, diaryWriteOther, all(404)}},
+	{"POST", "/v1/diary/:id/addenda", func(e *env, tg target) req {
+		return req{path: "/v1/diary/" + e.mxDiaryEntry(tg).String() + "/addenda", body: map[string]any{"text": "Integrazione."},
+			header: map[string]string{"Idempotency-Key": uuid.NewString()}}
+	}, [3]expect{diaryLinkOwn, diaryLinkOther, all(404)}},
+	{"POST", "/v1/diary/:id/entered-in-error", func(e *env, tg target) req {
+		return req{path: "/v1/diary/" + e.mxDiaryEntry(tg).String() + "/entered-in-error", body: map[string]any{"reason": "ospite sbagliato"}}
+	}, [3]expect{diaryLinkOwn, diaryLinkOther, all(404)}},
 	// Drug rounds (rounds_test.go): anyone who sees the ward reads its
 	// round and its handover digest; the ward's nurses and physicians start
 	// rounds and hand them over; only the round's owner (the ward's nurse)
@@ -449,6 +467,16 @@ var (
 	correctOwn     = expect{"nurse": 200, "doctor": 200, "lead": 200, "oss": 403, "therapist": 403, "director": 403, "*": 404}
 	physicianOther = expect{"doctor": 200, "lead": 403, "director": 403, "*": 404}
 	recallReaders  = expect{"lead": 200, "director": 200, "*": 403}
+)
+
+// Diary expectations. diaryWriteOwn/Other: a new entry, in the writer's own
+// profession, on a resident of her ward (the director has no ward).
+// diaryLinkOwn/Other: an addendum or correction of a nursing entry.
+var (
+	diaryWriteOwn   = expect{"nurse": 201, "oss": 201, "therapist": 201, "lead": 201, "doctor": 201, "director": 403, "*": 404}
+	diaryWriteOther = expect{"doctor": 201, "lead": 403, "director": 403, "*": 404}
+	diaryLinkOwn    = expect{"nurse": 201, "lead": 201, "oss": 403, "therapist": 403, "doctor": 403, "director": 403, "*": 404}
+	diaryLinkOther  = expect{"doctor": 403, "lead": 403, "director": 403, "*": 404}
 )
 
 // mxOrder is a prescription of TACHIPIRINA 500 mg tablets, twice a day.

@@ -17,6 +17,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
+	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -70,6 +71,7 @@ type Deps struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Diary     *diary.Service
 	Assess    *assess.Service
 	Vitals    *vitals.Service
 	// FacilityInfo reads the caller's facility for /v1/me.

@@ -8,6 +8,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
+	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -26,6 +27,7 @@ type Services struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Diary     *diary.Service
 	Vitals    *vitals.Service
 	Assess    *assess.Service
 }
@@ -58,6 +60,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	}
 	svc.Assess = &assess.Service{Store: AssessStore{db}, Clock: c.Clock}
 	svc.Vitals = &vitals.Service{Store: VitalsStore{db}, Clock: c.Clock}
+	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	return svc
