@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corsia-cce/corsia/backend/document"
 )
 
 // Config is read from the environment once, in main, and passed down.
@@ -39,6 +41,8 @@ type Config struct {
 	PushConsumers      int
 	RepublishAfter     time.Duration
 	PushLease          time.Duration
+	// DocumentKeys encrypt documents at rest (DOCUMENT_KEY); nil: the development key.
+	DocumentKeys *document.Keyring
 }
 
 // envDoc documents every variable for --help.
@@ -69,6 +73,8 @@ const envDoc = `Environment (defaults work on a machine with local PostgreSQL an
   PUSH_CONSUMERS       2              push consumers per worker process
   PUSH_LEASE           1m             a push worker's hold on a delivery it is sending; one that dies
                                       mid-send leaves it to be retried after this
+  DOCUMENT_KEY         base64 32-byte master key of documents at rest, or "2:key2,1:key1" (current first,
+                       older kept readable); unset: a PUBLIC development key, with a warning
   REPUBLISH_AFTER      2m             a notification published but delivered to no device is queued again
                                       after this long (Redis keeps nothing on disk)
 `
@@ -137,6 +143,11 @@ func loadConfig(demoDefault bool) (Config, error) {
 	c.PushConsumers = num("PUSH_CONSUMERS", 2)
 	c.RepublishAfter = dur("REPUBLISH_AFTER", 2*time.Minute)
 	c.PushLease = dur("PUSH_LEASE", time.Minute)
+	if k, err := document.ParseKeyring(str("DOCUMENT_KEY", "")); err != nil {
+		errs = append(errs, err.Error())
+	} else {
+		c.DocumentKeys = k
+	}
 	if v := str("CORSIA_DEMO", ""); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/postgres"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/fixtures"
@@ -290,14 +291,14 @@ func newAPI(d *deps) *mobileapi.Server {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		postgres.NewPoolCollector(d.db.Pool))
 	svc := d.db.NewServices(postgres.ServiceConfig{Hasher: d.hasher(), AccessTTL: d.cfg.AccessTokenTTL,
-		SessionTTL: d.cfg.SessionTTL, BreakGlassTTL: d.cfg.BreakGlassTTL})
+		SessionTTL: d.cfg.SessionTTL, BreakGlassTTL: d.cfg.BreakGlassTTL, DocumentKeys: document.OrDevelopment(d.cfg.DocumentKeys, d.log)})
 	scanLimits := scan.DefaultLimits
 	scanLimits.Concurrency = d.cfg.ScanConcurrency
 	acfg := mobileapi.DefaultConfig()
 	acfg.ScanAdmissions = d.cfg.ScanAdmissions
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
-	return mobileapi.New(acfg, mobileapi.Deps{Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
+	return mobileapi.New(acfg, mobileapi.Deps{Documents: svc.Documents, Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
 		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb},
 		Vitals:  svc.Vitals,
 		Diary:   svc.Diary,

@@ -161,6 +161,33 @@ var matrixRows = []matrixRow{
 		return req{path: "/v1/residents/" + rid(tg) + "/allergies/" + tg.allergy.String() + "/status",
 			body: map[string]any{"version": 1, "status": "entered_in_error", "reason": "registrata sull'ospite sbagliato"}}
 	}, [3]expect{editOwn, editOther, all(404)}},
+	// Documents (documents_test.go): read like the resident; uploaded and
+	// marked in error by physicians, nurses and leads on their wards; hidden
+	// (oscuramento) by physicians on their wards and by the director.
+	{"GET", "/v1/residents/:id/documents", func(e *env, tg target) req {
+		e.mxDocument(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/documents"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/residents/:id/documents", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/documents?kind=report&title=Referto", body: rawBody{"application/pdf", testPDF("matrice")}}
+	}, [3]expect{status(editOwn, 201), status(editOther, 201), all(404)}},
+	{"GET", "/v1/documents/:id", func(e *env, tg target) req {
+		return req{path: "/v1/documents/" + e.mxDocument(tg).String()}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"GET", "/v1/documents/:id/content", func(e *env, tg target) req {
+		return req{path: "/v1/documents/" + e.mxDocument(tg).String() + "/content"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/documents/:id/visibility", func(e *env, tg target) req {
+		return req{path: "/v1/documents/" + e.mxDocument(tg).String() + "/visibility",
+			body: map[string]any{"hidden_from": []string{"oss"}, "reason": "richiesta dell'ospite"}}
+	}, [3]expect{
+		{"doctor": 200, "director": 200, "nurse": 403, "lead": 403, "oss": 403, "therapist": 403, "*": 404},
+		{"doctor": 200, "director": 200, "lead": 403, "*": 404},
+		all(404),
+	}},
+	{"POST", "/v1/documents/:id/entered-in-error", func(e *env, tg target) req {
+		return req{path: "/v1/documents/" + e.mxDocument(tg).String() + "/entered-in-error", body: map[string]any{"reason": "ospite sbagliato"}}
+	}, [3]expect{editOwn, editOther, all(404)}},
 	// Therapy. Only physicians prescribe and reconcile, on residents of
 	// their wards; nurses and physicians administer on their wards, an OSS
 	// assists intake on hers (access.matrix).

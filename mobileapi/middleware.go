@@ -140,6 +140,7 @@ const scanPath = "/v1/scan/decode"
 // chunked body passes the limit.
 func (s *Server) readBody(c *fiber.Ctx) error {
 	limit := s.cfg.BodyLimit
+	limit = documentLimit(c, limit)
 	if c.Path() == scanPath {
 		limit = s.cfg.ScanBodyLimit
 		// Admit the upload before reading its megabytes: a burst of photos

@@ -48,6 +48,12 @@ func (s *Server) Routes() []Route {
 		{"POST", "/v1/residents/:id/break-glass", false, s.breakGlass},
 		{"POST", "/v1/residents/:id/allergies", false, s.addAllergy},
 		{"POST", "/v1/residents/:id/allergies/:allergy_id/status", false, s.allergyStatus},
+		{"GET", "/v1/residents/:id/documents", false, s.listDocuments},
+		{"POST", "/v1/residents/:id/documents", false, s.uploadDocument},
+		{"GET", "/v1/documents/:id", false, s.getDocument},
+		{"GET", "/v1/documents/:id/content", false, s.documentContent},
+		{"POST", "/v1/documents/:id/visibility", false, s.documentVisibility},
+		{"POST", "/v1/documents/:id/entered-in-error", false, s.documentEnteredInError},
 
 		{"GET", "/v1/residents/:id/prescriptions", false, s.therapySheet},
 		{"POST", "/v1/residents/:id/prescriptions", false, s.prescribe},

@@ -18,6 +18,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/diary"
+	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -71,6 +72,7 @@ type Deps struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Documents *document.Service
 	Diary     *diary.Service
 	Assess    *assess.Service
 	Vitals    *vitals.Service

@@ -142,6 +142,9 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 		if err := loadTherapy(ctx, tx, d, fid); err != nil {
 			return err
 		}
+		if err := loadDemoDocuments(ctx, tx, d, fid); err != nil {
+			return fmt.Errorf("demo documents: %w", err)
+		}
 		if err := loadDiary(ctx, tx, d, fid); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/auth"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/diary"
+	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -27,6 +28,7 @@ type Services struct {
 	Therapy   *therapy.Service
 	Notify    *notify.Service
 	Rounds    *round.Service
+	Documents *document.Service
 	Diary     *diary.Service
 	Vitals    *vitals.Service
 	Assess    *assess.Service
@@ -39,6 +41,8 @@ type ServiceConfig struct {
 	AccessTTL     time.Duration
 	SessionTTL    time.Duration
 	BreakGlassTTL time.Duration
+	// DocumentKeys encrypt documents; nil means the development keyring.
+	DocumentKeys *document.Keyring
 }
 
 // NewServices builds every domain service on db: the one place where stores
@@ -63,5 +67,6 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
+	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
 	return svc
 }
