@@ -21,6 +21,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
+	"github.com/corsia-cce/corsia/backend/problem"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/scan"
@@ -76,6 +77,7 @@ type Deps struct {
 	Diary     *diary.Service
 	Assess    *assess.Service
 	Vitals    *vitals.Service
+	Problems  *problem.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

@@ -136,6 +136,9 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 				return fmt.Errorf("resident %s %s: %w", rs.GivenName, rs.FamilyName, err)
 			}
 		}
+		if err := loadProblems(ctx, tx, d, fid); err != nil {
+			return err
+		}
 		if err := loadVitals(ctx, tx, d, fid); err != nil {
 			return err
 		}

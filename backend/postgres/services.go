@@ -12,6 +12,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
 	"github.com/corsia-cce/corsia/backend/notify"
+	"github.com/corsia-cce/corsia/backend/problem"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
@@ -31,6 +32,7 @@ type Services struct {
 	Documents *document.Service
 	Diary     *diary.Service
 	Vitals    *vitals.Service
+	Problems  *problem.Service
 	Assess    *assess.Service
 }
 
@@ -64,6 +66,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	}
 	svc.Assess = &assess.Service{Store: AssessStore{db}, Clock: c.Clock}
 	svc.Vitals = &vitals.Service{Store: VitalsStore{db}, Clock: c.Clock}
+	svc.Problems = &problem.Service{Store: ProblemStore{db}, Codes: mustICD9CM(), Clock: c.Clock}
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
