@@ -5,6 +5,7 @@ import (
 
 	"github.com/corsia-cce/corsia/backend/problem"
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 )
 
 func (s *Server) getAnamnesis(c *fiber.Ctx) error {
@@ -66,13 +67,24 @@ func (s *Server) recordProblem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The key is optional: with one, a retry records nothing twice.
+	var key uuid.UUID
+	var hash []byte
+	if c.Get(HeaderIdempotencyKey) != "" {
+		if key, hash, err = idempotencyKey(c, "POST /v1/residents/{id}/problems "+id.String()); err != nil {
+			return err
+		}
+	}
 	var n problem.NewProblem
 	if err := decode(c, &n); err != nil {
 		return err
 	}
-	p, err := s.Problems.Record(c.UserContext(), actor(c), id, n)
+	p, replay, err := s.Problems.Record(c.UserContext(), actor(c), id, key, hash, n)
 	if err != nil {
 		return err
+	}
+	if replay {
+		c.Set("Idempotent-Replayed", "true")
 	}
 	return c.Status(fiber.StatusCreated).JSON(p)
 }

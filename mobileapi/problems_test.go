@@ -91,6 +91,20 @@ func TestProblemsRecordAndStatus(t *testing.T) {
 	if p["description"] != "Fibrillazione atriale" || p["status"] != "active" || p["kind"] != "medical" {
 		t.Fatalf("coded problem: %s", r.Body)
 	}
+	// With an Idempotency-Key, a retry records nothing twice.
+	key := uuid.NewString()
+	once := func(body map[string]any) response {
+		return e.do(req{method: "POST", path: base, token: doctor, header: map[string]string{"Idempotency-Key": key}, body: body})
+	}
+	first := once(map[string]any{"icd9_code": "244.9"})
+	again := once(map[string]any{"icd9_code": "244.9"})
+	if first.Status != 201 || again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" ||
+		first.json(t)["id"] != again.json(t)["id"] {
+		t.Fatalf("replay: %d %d %s", first.Status, again.Status, again.Body)
+	}
+	if r := once(map[string]any{"icd9_code": "311"}); r.Status != 422 || r.code() != "idempotency.key_reused" {
+		t.Fatalf("key reused: %d %s", r.Status, r.Body)
+	}
 	if r := post(nurse, map[string]any{"icd9_code": "401.9"}); r.Status != 403 {
 		t.Fatalf("nurse records a diagnosis: %d", r.Status)
 	}
@@ -130,7 +144,7 @@ func TestProblemsRecordAndStatus(t *testing.T) {
 		t.Fatalf("after error: %d %s", r.Status, r.Body)
 	}
 	r = e.do(req{method: "GET", path: base, token: nurse})
-	if list := r.json(t)["problems"].([]any); r.Status != 200 || len(list) != 2 {
+	if list := r.json(t)["problems"].([]any); r.Status != 200 || len(list) != 3 {
 		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
 	// The content of a problem never changes, even straight in the database.

@@ -127,6 +127,22 @@ func (t problemTx) AppendAudit(ctx context.Context, events ...audit.Event) error
 	return appendAudit(ctx, t.tx, events...)
 }
 
+// LockKey shares the therapy record's idempotency keys (and their advisory
+// lock): one key, one act, whatever the route.
+func (t problemTx) LockKey(ctx context.Context, facility, staff, key uuid.UUID) (*problem.StoredResponse, error) {
+	r, err := therapyTx(t).LockKey(ctx, facility, staff, key)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	return &problem.StoredResponse{Operation: r.Operation, Hash: r.Hash, Body: r.Body}, nil
+}
+
+func (t problemTx) SaveResponse(ctx context.Context, facility, staff, key uuid.UUID, r problem.StoredResponse) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO idempotency_keys (facility_id, staff_id, key, operation, request_hash, status, response)
+		VALUES ($1, $2, $3, $4, $5, 201, $6)`, facility, staff, key, r.Operation, r.Hash, r.Body)
+	return translate(err)
+}
+
 func conflict() error {
 	return backend.E(backend.KindConflict, backend.CodeVersionConflict, "the record was changed by someone else; reload it")
 }

@@ -2,6 +2,7 @@ package problem
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -26,8 +27,19 @@ type Store interface {
 	Tx(ctx context.Context, actor *backend.Actor, fn func(Tx) error) error
 }
 
+// StoredResponse is the first answer given to an idempotency key.
+type StoredResponse struct {
+	Operation string
+	Hash      []byte
+	Body      []byte
+}
+
 // Tx is what a write transaction offers.
 type Tx interface {
+	// LockKey serialises requests carrying the same idempotency key and
+	// returns the first answer when there was one.
+	LockKey(ctx context.Context, facility, staff, key uuid.UUID) (*StoredResponse, error)
+	SaveResponse(ctx context.Context, facility, staff, key uuid.UUID, r StoredResponse) error
 	// WriteSection inserts (version 0) or updates (version n, only if the
 	// stored version is n) one section; version_conflict otherwise.
 	WriteSection(ctx context.Context, facility, resident uuid.UUID, s Section, w SectionWrite, by uuid.UUID, at time.Time) (AnamnesisSection, error)
@@ -179,26 +191,58 @@ func (s *Service) Problems(ctx context.Context, a *backend.Actor, resident uuid.
 	return list, nil
 }
 
-// Record records a problem. Who may: see WriteAction.
-func (s *Service) Record(ctx context.Context, a *backend.Actor, resident uuid.UUID, n NewProblem) (Problem, error) {
+// Record records a problem. Who may: see WriteAction. With an idempotency
+// key (uuid.Nil: none) it is recorded once under retries: a replay answers
+// the first answer (replayed true); the same key with another request is
+// idempotency.key_reused.
+func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uuid.UUID, hash []byte, n NewProblem) (Problem, bool, error) {
+	const op = "problem.record"
 	now := s.now()
 	if err := n.Validate(s.Codes, now); err != nil {
-		return Problem{}, err
+		return Problem{}, false, err
 	}
 	if _, err := s.residentFor(ctx, a, WriteAction(n.Kind), resident); err != nil {
-		return Problem{}, err
+		return Problem{}, false, err
 	}
+	var replay bool
 	p := Problem{ID: uuid.New(), ResidentID: resident, Kind: n.Kind, Code: n.Code, Description: n.Description,
 		Onset: n.Onset, Status: n.Status, Version: 1, RecordedBy: a.StaffID, RecordedAt: now, UpdatedBy: a.StaffID, UpdatedAt: now}
 	err := s.Store.Tx(ctx, a, func(tx Tx) error {
+		replay = false
+		if key != uuid.Nil {
+			stored, err := tx.LockKey(ctx, a.FacilityID, a.StaffID, key)
+			if err != nil {
+				return err
+			}
+			if stored != nil {
+				if stored.Operation != op || string(stored.Hash) != string(hash) {
+					return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
+				}
+				replay = true
+				return json.Unmarshal(stored.Body, &p)
+			}
+		}
 		if err := tx.InsertProblem(ctx, a.FacilityID, &p); err != nil {
 			return err
 		}
 		ev := audit.By(a, "problem.record", "problem", p.ID.String(), resident, audit.Success)
 		ev.Detail = string(p.Kind)
-		return tx.AppendAudit(ctx, ev)
+		if err := tx.AppendAudit(ctx, ev); err != nil {
+			return err
+		}
+		if key == uuid.Nil {
+			return nil
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return backend.Internal(err, "marshal problem")
+		}
+		return tx.SaveResponse(ctx, a.FacilityID, a.StaffID, key, StoredResponse{Operation: op, Hash: hash, Body: body})
 	})
-	return p, err
+	if err != nil {
+		return Problem{}, false, err
+	}
+	return p, replay, nil
 }
 
 // SetStatus moves a problem to another status under optimistic locking.
