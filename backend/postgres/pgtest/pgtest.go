@@ -10,8 +10,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,9 +185,43 @@ func templateName(kind Kind) (string, error) {
 			return "", err
 		}
 		fmt.Fprintf(h, "%#v%#v%#v", d, Other(), products)
+		// The demo's generated parts (prescriptions, vitals, diaries…) and
+		// their loaders are Go code: a change there must rebuild the
+		// template too.
+		if err := hashSources(h, "fixtures", "backend/postgres"); err != nil {
+			return "", err
+		}
 		prefix = "corsia_tmpl_demo_"
 	}
 	return prefix + hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// hashSources adds the non-test Go sources of the repository's dirs to h.
+func hashSources(h io.Writer, dirs ...string) error {
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		return errors.New("pgtest: cannot locate the sources")
+	}
+	root := filepath.Join(filepath.Dir(self), "..", "..", "..")
+	for _, d := range dirs {
+		files, err := filepath.Glob(filepath.Join(root, d, "*.go"))
+		if err != nil {
+			return err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s:%d:", filepath.Base(f), len(b))
+			h.Write(b)
+		}
+	}
+	return nil
 }
 
 func template(ctx context.Context, kind Kind) (string, error) {
