@@ -20,6 +20,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/incident"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/problem"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -77,6 +78,7 @@ type Deps struct {
 	Diary     *diary.Service
 	Assess    *assess.Service
 	Vitals    *vitals.Service
+	Incidents *incident.Service
 	Problems  *problem.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)

@@ -26,6 +26,7 @@ const (
 	KindOverride        = "override"         // to the ward lead: a block was overridden at the bedside
 	KindUnableToScan    = "unable_to_scan"   // to the ward lead: a dose was given without scanning
 	KindRepeatedRefusal = "repeated_refusal" // to the physician: a drug refused three times in a week
+	KindIncident        = "incident"         // to the ward lead: a fall, pressure injury or other adverse event was recorded
 )
 
 // States of a notification, from its alert chain.
@@ -97,6 +98,8 @@ func Compose(n *Notification) {
 		n.Title, n.Body = "Somministrazione senza scansione", who+": dose registrata senza lettura del codice"
 	case KindRepeatedRefusal:
 		n.Title, n.Body = "Rifiuti ripetuti", who+": la stessa terapia è stata rifiutata più volte in una settimana"
+	case KindIncident:
+		n.Title, n.Body = "Evento avverso", who+": registrato un evento avverso"
 	default:
 		n.Title, n.Body = "Avviso", who
 	}

@@ -142,6 +142,9 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 		if err := loadVitals(ctx, tx, d, fid); err != nil {
 			return err
 		}
+		if err := loadIncidents(ctx, tx, d, fid); err != nil {
+			return err
+		}
 		if err := loadTherapy(ctx, tx, d, fid); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/document"
 	"github.com/corsia-cce/corsia/backend/facility"
+	"github.com/corsia-cce/corsia/backend/incident"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/problem"
 	"github.com/corsia-cce/corsia/backend/resident"
@@ -34,6 +35,7 @@ type Services struct {
 	Vitals    *vitals.Service
 	Problems  *problem.Service
 	Assess    *assess.Service
+	Incidents *incident.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -68,6 +70,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Vitals = &vitals.Service{Store: VitalsStore{db}, Clock: c.Clock}
 	svc.Problems = &problem.Service{Store: ProblemStore{db}, Codes: mustICD9CM(), Clock: c.Clock}
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
+	svc.Incidents = &incident.Service{Store: IncidentStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
