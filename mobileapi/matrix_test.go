@@ -268,32 +268,6 @@ var matrixRows = []matrixRow{
 		e.mxIncident(tg)
 		return req{path: "/v1/wards/" + tg.ward.String() + "/incidents"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
-	// Anamnesis and problems (problems_test.go): whoever sees the resident
-	// reads; the anamnesis is written like the record (physicians, nurses,
-	// leads on their wards), diagnoses by physicians on their wards.
-	{"GET", "/v1/residents/:id/anamnesis", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/anamnesis"}
-	}, [3]expect{seeOwn, seeOther, all(404)}},
-	{"GET", "/v1/residents/:id/anamnesis/history", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/anamnesis/history"}
-	}, [3]expect{seeOwn, seeOther, all(404)}},
-	{"PUT", "/v1/residents/:id/anamnesis/:section", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/anamnesis/social", body: map[string]any{"version": 0, "text": "vive sola"}}
-	}, [3]expect{editOwn, editOther, all(404)}},
-	{"GET", "/v1/residents/:id/problems", func(e *env, tg target) req {
-		e.mxProblem(tg)
-		return req{path: "/v1/residents/" + rid(tg) + "/problems"}
-	}, [3]expect{seeOwn, seeOther, all(404)}},
-	{"POST", "/v1/residents/:id/problems", func(e *env, tg target) req {
-		return req{path: "/v1/residents/" + rid(tg) + "/problems", body: map[string]any{"icd9_code": "401.9"}}
-	}, [3]expect{status(prescribeOwn, 201), status(prescribeOther, 201), all(404)}},
-	{"POST", "/v1/problems/:id/status", func(e *env, tg target) req {
-		return req{path: "/v1/problems/" + e.mxProblem(tg).String() + "/status",
-			body: map[string]any{"version": 1, "status": "resolved", "reason": "valori pressori normali"}}
-	}, [3]expect{prescribeOwn, prescribeOther, all(404)}},
-	{"GET", "/v1/icd9cm", func(e *env, tg target) req {
-		return req{path: "/v1/icd9cm?q=demenza"}
-	}, [3]expect{{"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}}},
 	{"GET", "/v1/prescriptions/:id", func(e *env, tg target) req {
 		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String()}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
