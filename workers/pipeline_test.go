@@ -163,7 +163,9 @@ func TestLateDosePushAndEscalation(t *testing.T) {
 	// The lead is also a nurse on duty: she had the due-dose reminders
 	// first; then one late-dose push per dose.
 	f.waitFor(t, "two late-dose pushes to the lead", 20*time.Second, func() bool { return f.kind(leadToken, notify.KindDoseLate) >= 2 })
-	if lat := time.Since(closes); lat > 10*time.Second {
+	// A liveness bound, not a performance target (the benchmark measures
+	// the latency): generous for a loaded CI machine.
+	if lat := time.Since(closes); lat > 30*time.Second {
 		t.Errorf("pushed %s after the window closed", lat)
 	}
 	time.Sleep(time.Second) // nothing more may come
@@ -229,11 +231,11 @@ func TestPushRetriesAndPrunes(t *testing.T) {
 	_, leadToken := f.signedIn(t, "alt.lead.x")
 	f.fake.FailNext(2, 429)
 	f.lateDose(t, 0)
-	f.waitFor(t, "a push after two 429s", 30*time.Second, func() bool { return f.fake.Count(leadToken) == 1 })
+	f.waitFor(t, "a push after two 429s", 60*time.Second, func() bool { return f.fake.Count(leadToken) == 1 })
 	f.fake.Unregister(leadToken)
 	f.lateDose(t, 0)
 	ctx := context.Background()
-	f.waitFor(t, "the dead token pruned", 30*time.Second, func() bool {
+	f.waitFor(t, "the dead token pruned", 60*time.Second, func() bool {
 		var removed bool
 		_ = f.db.Pool.QueryRow(ctx, "SELECT removed_at IS NOT NULL FROM push_registrations WHERE token = $1", leadToken).Scan(&removed)
 		return removed
