@@ -228,6 +228,17 @@ func run(demoDefault bool, args []string, m mode) error {
 	if m&(runAPI|runWorkers) == 0 {
 		return nil
 	}
+	if m&runAPI != 0 && cfg.DocumentKeys == nil {
+		// The public development key is for demo databases only: a real
+		// facility's documents must never be encrypted with it.
+		var real bool
+		if err := d.db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM facilities WHERE NOT is_demo)").Scan(&real); err != nil {
+			return err
+		}
+		if real {
+			return errors.New("DOCUMENT_KEY is not set and this database holds real facilities: refusing to encrypt their documents with the public development key")
+		}
+	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workersDone := make(chan struct{})
 	if m&runWorkers != 0 {

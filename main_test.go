@@ -197,3 +197,23 @@ func TestHelpListsTheOperatorCommands(t *testing.T) {
 		t.Errorf("unknown command: %v %s", err, out)
 	}
 }
+
+// A database holding a real facility is never served with the public
+// development key for documents.
+func TestAPIRefusesRealDataWithoutDocumentKey(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t, pgtest.Empty)
+	if _, err := db.Pool.Exec(context.Background(), `INSERT INTO facilities (id, code, name, kind) VALUES (gen_random_uuid(), 'REAL1', 'RSA Reale', 'RSA')`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A server that starts anyway is killed at the timeout, and fails the
+	// test below (its output does not name DOCUMENT_KEY at this log level).
+	cmd := exec.CommandContext(ctx, binary(t), "api")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.URL, "REDIS_URL="+redisURL(), "HTTP_ADDR="+freePort(t), "DOCUMENT_KEY=", "LOG_LEVEL=error")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "DOCUMENT_KEY") {
+		t.Fatalf("api started on real data without DOCUMENT_KEY: %v\n%s", err, out)
+	}
+}
