@@ -268,6 +268,32 @@ var matrixRows = []matrixRow{
 		e.mxIncident(tg)
 		return req{path: "/v1/wards/" + tg.ward.String() + "/incidents"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	// Rehabilitation (rehab_test.go): therapists write plans and sessions
+	// on their own wards; whoever sees the resident reads them; the day
+	// list is the caller's own.
+	{"POST", "/v1/residents/:id/rehab/plans", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/rehab/plans", body: rehabPlanBody()}
+	}, [3]expect{status(rehabOwn, 201), status(rehabOther, 201), all(404)}},
+	{"GET", "/v1/residents/:id/rehab/plans", func(e *env, tg target) req {
+		e.mxRehabPlan(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/rehab/plans"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/residents/:id/rehab/sessions", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/rehab/sessions", header: map[string]string{"Idempotency-Key": uuid.NewString()},
+			body: rehabSessionBody()}
+	}, [3]expect{status(rehabOwn, 201), status(rehabOther, 201), all(404)}},
+	{"GET", "/v1/residents/:id/rehab/sessions", func(e *env, tg target) req {
+		e.mxRehabSession(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/rehab/sessions"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/rehab/sessions/:id/entered-in-error", func(e *env, tg target) req {
+		return req{path: "/v1/rehab/sessions/" + e.mxRehabSession(tg).String() + "/entered-in-error",
+			body: map[string]any{"reason": "ospite sbagliato"}}
+	}, [3]expect{rehabOwn, rehabOther, all(404)}},
+	{"GET", "/v1/rehab/day", func(e *env, tg target) req {
+		e.mxRehabPlan(tg)
+		return req{path: "/v1/rehab/day"}
+	}, [3]expect{{"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}}},
 	{"GET", "/v1/prescriptions/:id", func(e *env, tg target) req {
 		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String()}
 	}, [3]expect{seeOwn, seeOther, all(404)}},

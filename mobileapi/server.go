@@ -23,6 +23,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/incident"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/problem"
+	"github.com/corsia-cce/corsia/backend/rehab"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/scan"
@@ -79,6 +80,7 @@ type Deps struct {
 	Assess    *assess.Service
 	Vitals    *vitals.Service
 	Incidents *incident.Service
+	Rehab     *rehab.Service
 	Problems  *problem.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)

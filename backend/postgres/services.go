@@ -14,6 +14,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/incident"
 	"github.com/corsia-cce/corsia/backend/notify"
 	"github.com/corsia-cce/corsia/backend/problem"
+	"github.com/corsia-cce/corsia/backend/rehab"
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
@@ -36,6 +37,7 @@ type Services struct {
 	Problems  *problem.Service
 	Assess    *assess.Service
 	Incidents *incident.Service
+	Rehab     *rehab.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -71,6 +73,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Problems = &problem.Service{Store: ProblemStore{db}, Codes: mustICD9CM(), Clock: c.Clock}
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	svc.Incidents = &incident.Service{Store: IncidentStore{db}, Clock: c.Clock}
+	svc.Rehab = &rehab.Service{Store: RehabStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
