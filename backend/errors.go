@@ -110,3 +110,9 @@ const (
 // ErrResidentNotFound is what any unauthorised or absent resident read returns:
 // the two must be indistinguishable to the caller.
 func ErrResidentNotFound() error { return E(KindNotFound, CodeResidentNotFound) }
+
+// ErrIdempotencyKeyReused answers a request whose Idempotency-Key was
+// already used, by the same person, for a different request.
+func ErrIdempotencyKeyReused() error {
+	return E(KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
+}

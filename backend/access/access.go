@@ -177,6 +177,20 @@ func Decide(a *backend.Actor, action Action, t Target) Decision {
 	return d
 }
 
+// Check is Decide as an error for services: nil when the action is allowed;
+// resident.not_found when the resident is not visible (exactly like one that
+// does not exist); forbidden when she is visible but the action is not.
+func Check(a *backend.Actor, action Action, t Target) (Decision, error) {
+	d := Decide(a, action, t)
+	switch {
+	case !d.Visible:
+		return d, backend.ErrResidentNotFound()
+	case !d.Allowed:
+		return d, backend.E(backend.KindForbidden, backend.CodeForbidden, "your role or ward does not allow this on this resident")
+	}
+	return d, nil
+}
+
 // CanActOnWard reports whether the actor may act (not only look) on ward's
 // residents: the action is in her roles and the ward is one of hers.
 func CanActOnWard(a *backend.Actor, action Action, facility, ward uuid.UUID) bool {

@@ -62,10 +62,6 @@ func (s *Service) now() time.Time {
 
 func errEntryNotFound() error { return backend.E(backend.KindNotFound, "diary.not_found") }
 
-func errKeyReused() error {
-	return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
-}
-
 // denied records a refused attempt; it runs after the attempt's own
 // transaction rolled back.
 func (s *Service) denied(ctx context.Context, a *backend.Actor, action, resourceType string, id, resident uuid.UUID, cause error) error {
@@ -113,7 +109,7 @@ func (s *Service) idempotent(ctx context.Context, a *backend.Actor, key uuid.UUI
 		}
 		if stored != nil {
 			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return errKeyReused()
+				return backend.ErrIdempotencyKeyReused()
 			}
 			replay = true
 			return json.Unmarshal(stored.Body, &out)

@@ -80,13 +80,9 @@ func (s *Service) residentFor(ctx context.Context, a *backend.Actor, action acce
 	if err != nil {
 		return access.Decision{}, err
 	}
-	d := access.Decide(a, action, t)
-	if !d.Visible {
-		return d, s.denied(ctx, a, action, "resident", id, id, backend.ErrResidentNotFound())
-	}
-	if !d.Allowed {
-		return d, s.denied(ctx, a, action, "resident", id, id,
-			backend.E(backend.KindForbidden, backend.CodeForbidden, "your role or ward does not allow this on this resident"))
+	d, cerr := access.Check(a, action, t)
+	if cerr != nil {
+		return d, s.denied(ctx, a, action, "resident", id, id, cerr)
 	}
 	return d, nil
 }

@@ -94,13 +94,9 @@ func (s *Service) residentFor(ctx context.Context, a *backend.Actor, action acce
 	if err != nil {
 		return r, access.Decision{}, err
 	}
-	d := access.Decide(a, action, r.target())
-	if !d.Visible {
-		return r, d, s.denied(ctx, a, action, "resident", id, id, backend.ErrResidentNotFound())
-	}
-	if !d.Allowed {
-		return r, d, s.denied(ctx, a, action, "resident", id, id,
-			backend.E(backend.KindForbidden, backend.CodeForbidden, "your role or ward does not allow this on this resident"))
+	d, cerr := access.Check(a, action, r.target())
+	if cerr != nil {
+		return r, d, s.denied(ctx, a, action, "resident", id, id, cerr)
 	}
 	return r, d, nil
 }
@@ -185,10 +181,6 @@ func (s *Service) Sessions(ctx context.Context, a *backend.Actor, resident uuid.
 	return list, nil
 }
 
-func errKeyReused() error {
-	return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
-}
-
 func errInvalidPlan() error {
 	return &backend.Error{Kind: backend.KindUnprocessable, Code: "rehab.invalid_plan",
 		Detail: "plan_id: a plan of this resident with a session at planned_for",
@@ -229,7 +221,7 @@ func (s *Service) RecordSession(ctx context.Context, a *backend.Actor, resident,
 		}
 		if stored != nil {
 			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return errKeyReused()
+				return backend.ErrIdempotencyKeyReused()
 			}
 			replay = true
 			return json.Unmarshal(stored.Body, &ss)

@@ -458,7 +458,7 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 		}
 		if stored != nil {
 			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return errKeyReused()
+				return backend.ErrIdempotencyKeyReused()
 			}
 			replay = true
 			return json.Unmarshal(stored.Body, &act)
@@ -563,10 +563,6 @@ func (s *Service) raiseBedsideAlerts(ctx context.Context, tx Tx, a *backend.Acto
 	return nil
 }
 
-func errKeyReused() error {
-	return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
-}
-
 // replayed returns the stored answer to key, if any, outside a transaction.
 func (s *Service) replayed(ctx context.Context, a *backend.Actor, key uuid.UUID, op string, hash []byte) (Administration, bool, error) {
 	var act Administration
@@ -577,7 +573,7 @@ func (s *Service) replayed(ctx context.Context, a *backend.Actor, key uuid.UUID,
 			return err
 		}
 		if stored.Operation != op || string(stored.Hash) != string(hash) {
-			return errKeyReused()
+			return backend.ErrIdempotencyKeyReused()
 		}
 		found = true
 		return json.Unmarshal(stored.Body, &act)

@@ -233,13 +233,9 @@ func (s *Service) residentFor(ctx context.Context, a *backend.Actor, action acce
 	if err != nil {
 		return r, access.Decision{}, err
 	}
-	d := access.Decide(a, action, r.target())
-	if !d.Visible {
-		return r, d, s.denied(ctx, a, action, "resident", id, id, backend.ErrResidentNotFound())
-	}
-	if !d.Allowed {
-		return r, d, s.denied(ctx, a, action, "resident", id, id,
-			backend.E(backend.KindForbidden, backend.CodeForbidden, "your role or ward does not allow this on this resident"))
+	d, cerr := access.Check(a, action, r.target())
+	if cerr != nil {
+		return r, d, s.denied(ctx, a, action, "resident", id, id, cerr)
 	}
 	return r, d, nil
 }

@@ -86,7 +86,7 @@ func (s *Service) PrescribeOnce(ctx context.Context, a *backend.Actor, resident 
 			}
 			if stored != nil {
 				if stored.Operation != op || string(stored.Hash) != string(hash) {
-					return errKeyReused()
+					return backend.ErrIdempotencyKeyReused()
 				}
 				return json.Unmarshal(stored.Body, &p)
 			}

@@ -101,19 +101,11 @@ func (s *Service) residentFor(ctx context.Context, a *backend.Actor, action acce
 	if err != nil {
 		return r, access.Decision{}, err
 	}
-	d := access.Decide(a, action, r.target())
-	if !d.Visible {
-		return r, d, s.denied(ctx, a, action, "resident", id, id, backend.ErrResidentNotFound())
-	}
-	if !d.Allowed {
-		return r, d, s.denied(ctx, a, action, "resident", id, id,
-			backend.E(backend.KindForbidden, backend.CodeForbidden, "your role or ward does not allow this on this resident"))
+	d, cerr := access.Check(a, action, r.target())
+	if cerr != nil {
+		return r, d, s.denied(ctx, a, action, "resident", id, id, cerr)
 	}
 	return r, d, nil
-}
-
-func errKeyReused() error {
-	return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
 }
 
 // Record records measurements taken together, exactly once under retries:
@@ -155,7 +147,7 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uu
 		}
 		if stored != nil {
 			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return errKeyReused()
+				return backend.ErrIdempotencyKeyReused()
 			}
 			replay = true
 			return json.Unmarshal(stored.Body, &rec)
