@@ -310,7 +310,7 @@ func newAPI(d *deps) *mobileapi.Server {
 	acfg.BodyLimit, acfg.RequestTimeout = d.cfg.BodyLimit, d.cfg.RequestTimeout
 	acfg.CORSOrigins, acfg.TrustedProxies, acfg.AuthRatePerMinute = d.cfg.CORSOrigins, d.cfg.TrustedProxies, d.cfg.AuthRatePerMinute
 	return mobileapi.New(acfg, mobileapi.Deps{Documents: svc.Documents, Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb}, Problems: svc.Problems,
+		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, CarePlans: svc.CarePlans, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb}, Problems: svc.Problems,
 		Vitals:  svc.Vitals,
 		Diary:   svc.Diary,
 		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})

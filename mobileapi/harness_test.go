@@ -55,7 +55,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, nil))
 	}
 	srv := mobileapi.New(cfg, mobileapi.Deps{Documents: svc.Documents, Auth: svc.Auth, Residents: svc.Residents, Facility: svc.Facility,
-		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, FacilityInfo: db.Facility, Postgres: db, Metrics: prometheus.NewRegistry(), Problems: svc.Problems,
+		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, CarePlans: svc.CarePlans, FacilityInfo: db.Facility, Postgres: db, Metrics: prometheus.NewRegistry(), Problems: svc.Problems,
 		Vitals:  svc.Vitals,
 		Diary:   svc.Diary,
 		OpenAPI: openAPISpec(t), Log: log})

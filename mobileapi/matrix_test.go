@@ -294,6 +294,39 @@ var matrixRows = []matrixRow{
 		e.mxRehabPlan(tg)
 		return req{path: "/v1/rehab/day"}
 	}, [3]expect{{"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}, {"admin": 403, "auditor": 403, "*": 200}}},
+	// The care plan (careplan_test.go): whoever sees the resident reads it;
+	// the team writes (not OSS) and signs (OSS too) on its own wards;
+	// OSS, nurses and leads tick OSS tasks.
+	{"GET", "/v1/residents/:id/care-plan", func(e *env, tg target) req {
+		e.mxCarePlan(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/care-plan"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/residents/:id/care-plan/versions", func(e *env, tg target) req {
+		return req{path: "/v1/residents/" + rid(tg) + "/care-plan/versions", header: map[string]string{"Idempotency-Key": uuid.NewString()},
+			body: carePlanBody(nil)}
+	}, [3]expect{status(carePlanWriteOwn, 201), status(carePlanWriteOther, 201), all(404)}},
+	{"GET", "/v1/care-plans/:id", func(e *env, tg target) req {
+		v, _, _, _, _ := e.mxCarePlan(tg)
+		return req{path: "/v1/care-plans/" + v.String()}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/care-plans/:id/signatures", func(e *env, tg target) req {
+		return req{path: "/v1/care-plans/" + e.mxCareDraft(tg).String() + "/signatures"}
+	}, [3]expect{carePlanSignOwn, carePlanSignOther, all(404)}},
+	{"GET", "/v1/wards/:id/care-tasks", func(e *env, tg target) req {
+		e.mxCarePlan(tg)
+		return req{path: "/v1/wards/" + tg.ward.String() + "/care-tasks"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"GET", "/v1/residents/:id/care-tasks", func(e *env, tg target) req {
+		e.mxCarePlan(tg)
+		return req{path: "/v1/residents/" + rid(tg) + "/care-tasks"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"POST", "/v1/care-tasks", func(e *env, tg target) req {
+		_, repo, _, _, _ := e.mxCarePlan(tg)
+		return req{header: map[string]string{"Idempotency-Key": uuid.NewString()}, body: hourTask(repo, 0, nil)}
+	}, [3]expect{careTaskOwn, careTaskOther, all(422)}},
+	{"POST", "/v1/care-tasks/:id/entered-in-error", func(e *env, tg target) req {
+		return req{path: "/v1/care-tasks/" + e.mxCareTask(tg).String() + "/entered-in-error", body: map[string]any{"reason": "ospite sbagliato"}}
+	}, [3]expect{careFixOwn, careFixOther, all(404)}},
 	{"GET", "/v1/prescriptions/:id", func(e *env, tg target) req {
 		return req{path: "/v1/prescriptions/" + e.mxPrescription(tg, false).String()}
 	}, [3]expect{seeOwn, seeOther, all(404)}},

@@ -16,6 +16,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/assess"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/careplan"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/document"
@@ -81,6 +82,7 @@ type Deps struct {
 	Vitals    *vitals.Service
 	Incidents *incident.Service
 	Rehab     *rehab.Service
+	CarePlans *careplan.Service
 	Problems  *problem.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)

@@ -33,7 +33,10 @@ const (
 	WriteDiary       Action = "diary.write"       // the clinical diary, in one's own profession
 	UploadDocument   Action = "document.upload"   // reports, letters, consents, images
 	HideDocument     Action = "document.hide"     // oscuramento of a document from roles
-	ReadIndicators   Action = "facility.indicators"
+	// The care plan (PAI): proposing a version, and signing one to agree it.
+	WriteCarePlan  Action = "care_plan.write"
+	SignCarePlan   Action = "care_plan.sign"
+	ReadIndicators Action = "facility.indicators"
 	// Recalls list, across the facility, the residents who received a batch.
 	ReadRecalls Action = "therapy.recall"
 
@@ -58,6 +61,7 @@ var clinical = map[Action]bool{
 	BreakGlass: true, PrintWristband: true, Prescribe: true, Administer: true,
 	AssistIntake: true, RecordCare: true, RecordRehab: true,
 	RecordAssessment: true, RecordVitals: true, WriteDiary: true, UploadDocument: true, HideDocument: true,
+	WriteCarePlan: true, SignCarePlan: true,
 }
 
 // IsClinical reports whether action touches resident data.
@@ -68,15 +72,19 @@ func IsClinical(a Action) bool { return clinical[a] }
 var matrix = map[backend.Role][]Action{
 	backend.RolePhysician: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, BreakGlass,
 		PrintWristband, Prescribe, Administer, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary,
-		UploadDocument, HideDocument},
+		UploadDocument, HideDocument, WriteCarePlan, SignCarePlan},
 	backend.RoleNurse: {ReadWards, ReadResident, EditResident, RecordAllergy, BreakGlass, PrintWristband,
-		Administer, RecordCare, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument},
+		Administer, RecordCare, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument,
+		WriteCarePlan, SignCarePlan},
 	// OSS record care and, where the facility allows, assisted intake of a
 	// dose a nurse prepared; they never administer (DM 739/1994).
-	backend.RoleOSS:       {ReadWards, ReadResident, RecordCare, AssistIntake, RecordVitals, WriteDiary},
-	backend.RoleTherapist: {ReadWards, ReadResident, RecordRehab, RecordAssessment, WriteDiary},
+	// OSS take part in the PAI meeting and sign the plan they carry out,
+	// but do not write it.
+	backend.RoleOSS:       {ReadWards, ReadResident, RecordCare, AssistIntake, RecordVitals, WriteDiary, SignCarePlan},
+	backend.RoleTherapist: {ReadWards, ReadResident, RecordRehab, RecordAssessment, WriteDiary, WriteCarePlan, SignCarePlan},
 	backend.RoleWardLead: {ReadWards, ReadResident, EditResident, AdmitResident, RecordAllergy, PrintWristband,
-		RecordCare, ReadRecalls, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument},
+		RecordCare, ReadRecalls, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument,
+		WriteCarePlan, SignCarePlan},
 	backend.RoleDirector: {ReadWards, ReadResident, EditResident, AdmitResident, ReadIndicators, ReadRecalls,
 		ReadCatalogue, ManageTherapySettings, HideDocument},
 	// Admins manage people, devices and the facility's own catalogue

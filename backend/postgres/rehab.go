@@ -187,6 +187,22 @@ func (t rehabTx) InsertPlan(ctx context.Context, facility uuid.UUID, p *rehab.Pl
 	return translate(t.tx.SendBatch(ctx, b).Close())
 }
 
+func (t rehabTx) CarePlanIntervention(ctx context.Context, facility, id uuid.UUID) (uuid.UUID, string, bool, error) {
+	var resident uuid.UUID
+	var kind string
+	var inForce bool
+	err := t.tx.QueryRow(ctx, `SELECT v.resident_id, i.kind,
+			EXISTS (SELECT 1 FROM care_plan_activations a WHERE a.facility_id = i.facility_id AND a.version_id = i.version_id)
+			AND NOT EXISTS (SELECT 1 FROM care_plan_activations n WHERE n.facility_id = i.facility_id
+			                 AND n.resident_id = v.resident_id AND n.previous_version_id = i.version_id)
+		FROM care_plan_interventions i JOIN care_plan_versions v ON v.facility_id = i.facility_id AND v.id = i.version_id
+		WHERE i.facility_id = $1 AND i.id = $2`, facility, id).Scan(&resident, &kind, &inForce)
+	if err == pgx.ErrNoRows {
+		return resident, kind, false, backend.E(backend.KindNotFound, backend.CodeNotFound)
+	}
+	return resident, kind, inForce, translate(err)
+}
+
 func queueRehabPlan(b *pgx.Batch, facility uuid.UUID, p *rehab.Plan) {
 	b.Queue(`INSERT INTO rehab_plans (facility_id, id, resident_id, type, weekdays, time_of_day, start_date, end_date,
 			therapist_id, goal, care_plan_intervention_id, recorded_by, recorded_at)

@@ -7,6 +7,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/assess"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/auth"
+	"github.com/corsia-cce/corsia/backend/careplan"
 	"github.com/corsia-cce/corsia/backend/catalogue"
 	"github.com/corsia-cce/corsia/backend/diary"
 	"github.com/corsia-cce/corsia/backend/document"
@@ -38,6 +39,7 @@ type Services struct {
 	Assess    *assess.Service
 	Incidents *incident.Service
 	Rehab     *rehab.Service
+	CarePlans *careplan.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -74,6 +76,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	svc.Incidents = &incident.Service{Store: IncidentStore{db}, Clock: c.Clock}
 	svc.Rehab = &rehab.Service{Store: RehabStore{db}, Clock: c.Clock}
+	svc.CarePlans = &careplan.Service{Store: CarePlanStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}

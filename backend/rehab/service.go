@@ -62,6 +62,10 @@ type Tx interface {
 	SaveResponse(ctx context.Context, facility, staff, key uuid.UUID, r StoredResponse) error
 	Plan(ctx context.Context, facility, id uuid.UUID) (Plan, error)
 	InsertPlan(ctx context.Context, facility uuid.UUID, p *Plan) error
+	// CarePlanIntervention reads the resident and kind of a care-plan
+	// intervention and whether its version is in force (not found:
+	// KindNotFound).
+	CarePlanIntervention(ctx context.Context, facility, id uuid.UUID) (resident uuid.UUID, kind string, inForce bool, err error)
 	// Session reads a session with its correction and locks it.
 	Session(ctx context.Context, facility, id uuid.UUID) (Session, error)
 	InsertSession(ctx context.Context, facility uuid.UUID, s *Session, device uuid.UUID) error
@@ -125,6 +129,19 @@ func (s *Service) CreatePlan(ctx context.Context, a *backend.Actor, resident uui
 		StartDate: req.StartDate, EndDate: req.EndDate, Therapist: req.Therapist, Goal: req.Goal, CarePlanID: req.CarePlanID,
 		RecordedBy: a.StaffID, RecordedAt: s.now()}
 	err := s.Store.Tx(ctx, a, func(tx Tx) error {
+		if p.CarePlanID != nil {
+			// A plan carries out a rehab intervention of this resident's
+			// PAI in force: anything else is a dangling link.
+			res, kind, inForce, err := tx.CarePlanIntervention(ctx, a.FacilityID, *p.CarePlanID)
+			if backend.IsKind(err, backend.KindNotFound) || (err == nil && (res != resident || kind != "rehab" || !inForce)) {
+				return &backend.Error{Kind: backend.KindUnprocessable, Code: "rehab.invalid_care_plan_intervention",
+					Detail: "care_plan_intervention_id: a rehab intervention of this resident's care plan in force",
+					Fields: map[string]string{"care_plan_intervention_id": "a rehab intervention of this resident's care plan in force"}}
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if err := tx.InsertPlan(ctx, a.FacilityID, &p); err != nil {
 			if backend.IsCode(err, "invalid_reference") {
 				return &backend.Error{Kind: backend.KindUnprocessable, Code: "rehab.invalid_therapist",
