@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/corsia-cce/corsia/backend/audit"
 	"github.com/corsia-cce/corsia/backend/careplan"
 	"github.com/corsia-cce/corsia/backend/vitals"
+	"github.com/corsia-cce/corsia/fixtures"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -537,4 +539,116 @@ func (t carePlanTx) InsertCorrection(ctx context.Context, facility, record uuid.
 	_, err := t.tx.Exec(ctx, `INSERT INTO care_task_corrections (facility_id, id, record_id, reason, recorded_by, recorded_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, facility, c.ID, record, c.Reason, c.RecordedBy, c.RecordedAt)
 	return translate(err)
+}
+
+// loadCarePlans writes the demo's care plans (fixtures.DemoCarePlans),
+// each validated as the service would, in force since their activation,
+// with the last day's tasks ticked as fixtures.DemoTick says. Fixture
+// data, loaded without audit events of its own. It returns the rehab
+// interventions by rehab plan key, for loadRehab to link.
+func loadCarePlans(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID) (map[string]uuid.UUID, error) {
+	loc, err := time.LoadLocation(d.Facility.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("demo care plans: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	seeds := d.DemoCarePlans(now, loc)
+	rehabLinks := map[string]uuid.UUID{}
+	if len(seeds) == 0 {
+		return rehabLinks, nil
+	}
+	roles := map[string][]backend.Role{}
+	byRole := map[string]map[string][]string{} // ward → role → usernames
+	for _, s := range d.Staff {
+		for _, r := range s.Roles {
+			roles[s.Username] = append(roles[s.Username], backend.Role(r))
+			for _, w := range s.Wards {
+				if byRole[w] == nil {
+					byRole[w] = map[string][]string{}
+				}
+				byRole[w][r] = append(byRole[w][r], s.Username)
+			}
+		}
+	}
+	sign := func(username string, at time.Time) (careplan.Signature, error) {
+		p, ok := careplan.ProfessionOf(&backend.Actor{Roles: roles[username]})
+		if !ok {
+			return careplan.Signature{}, fmt.Errorf("demo care plan: %s is not on a ward team", username)
+		}
+		return careplan.Signature{StaffID: d.ID("staff", username), Profession: p, SignedAt: at.UTC()}, nil
+	}
+	b := &pgx.Batch{}
+	n := 0
+	for _, sd := range seeds {
+		req := sd.Request
+		if err := req.Validate(sd.RecordedAt.In(loc).Format(careplan.DateLayout)); err != nil {
+			return nil, fmt.Errorf("demo care plan %s: %w", sd.Key, err)
+		}
+		resident := d.ID("resident", sd.Resident.Ward+"/"+sd.Resident.Bed+"/"+sd.Resident.FiscalCode)
+		v := careplan.Version{ID: d.ID("care_plan_version", sd.Key), ResidentID: resident, VersionNo: 1, ReviewDate: req.ReviewDate,
+			Summary: req.Summary, RecordedBy: d.ID("staff", sd.Author), RecordedAt: sd.RecordedAt.UTC(), Problems: req.Build(uuid.New)}
+		var ivs []careplan.Intervention
+		for pi := range v.Problems {
+			p := &v.Problems[pi]
+			p.ID = d.ID("care_plan_problem", fmt.Sprintf("%s/%d", sd.Key, pi+1))
+			for gi := range p.Goals {
+				g := &p.Goals[gi]
+				g.ID = d.ID("care_plan_goal", fmt.Sprintf("%s/%d/%d", sd.Key, pi+1, gi+1))
+				for ii := range g.Interventions {
+					g.Interventions[ii].ID = d.ID("care_plan_intervention", sd.CarePlanInterventionKey(pi+1, gi+1, ii+1))
+					ivs = append(ivs, g.Interventions[ii])
+				}
+			}
+		}
+		if pi, gi, ii, ok := sd.RehabIntervention(); ok && sd.RehabPlan != "" {
+			rehabLinks[sd.RehabPlan] = d.ID("care_plan_intervention", sd.CarePlanInterventionKey(pi, gi, ii))
+		}
+		first, err := sign(sd.Author, sd.RecordedAt)
+		if err != nil {
+			return nil, err
+		}
+		v.Signatures = []careplan.Signature{first}
+		for k, u := range sd.Signers {
+			sg, err := sign(u, sd.ActivatedAt.Add(time.Duration(k-len(sd.Signers))*time.Hour))
+			if err != nil {
+				return nil, err
+			}
+			v.Signatures = append(v.Signatures, sg)
+		}
+		if !careplan.Agreed(v.Signatures) {
+			return nil, fmt.Errorf("demo care plan %s: signatures do not agree it", sd.Key)
+		}
+		queueVersion(b, fid, &v)
+		b.Queue(`INSERT INTO care_plan_activations (facility_id, resident_id, version_id, activated_at) VALUES ($1, $2, $3, $4)`,
+			fid, resident, v.ID, sd.ActivatedAt.UTC())
+
+		period := careplan.Period{ResidentID: resident, VersionID: v.ID, From: sd.ActivatedAt.UTC(), Interventions: ivs}
+		for _, t := range careplan.Expand([]careplan.Period{period}, now.Add(-24*time.Hour), now, loc) {
+			n++
+			rr := fixtures.DemoTick(n, t, now)
+			if rr == nil {
+				continue
+			}
+			at := t.DueAt.Add(time.Duration(5+n%35) * time.Minute)
+			if at.After(now.Add(-time.Minute)) {
+				at = now.Add(-time.Minute)
+			}
+			if err := rr.Validate(t.Kind, at); err != nil {
+				return nil, fmt.Errorf("demo care task %s: %w", sd.Key, err)
+			}
+			staff := byRole[sd.Resident.Ward]["oss"]
+			if t.Role == careplan.RoleNurse || len(staff) == 0 {
+				staff = byRole[sd.Resident.Ward]["nurse"]
+			}
+			rec := careplan.Record{ID: d.ID("care_task", fmt.Sprintf("%s/%s/%d", sd.Key, t.InterventionID, t.DueAt.Unix())),
+				ResidentID: resident, InterventionID: t.InterventionID, DueAt: t.DueAt, Attempt: 1, Outcome: rr.Outcome,
+				ReasonCode: rr.ReasonCode, Reason: rr.Reason, IntakePct: rr.IntakePct, FluidML: rr.FluidML, Position: rr.Position,
+				RecordedBy: d.ID("staff", staff[n%len(staff)]), RecordedAt: at}
+			queueTaskRecord(b, fid, &rec, uuid.Nil)
+		}
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("demo care plans: %w", err)
+	}
+	return rehabLinks, nil
 }

@@ -145,7 +145,11 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 		if err := loadIncidents(ctx, tx, d, fid); err != nil {
 			return err
 		}
-		if err := loadRehab(ctx, tx, d, fid); err != nil {
+		links, err := loadCarePlans(ctx, tx, d, fid)
+		if err != nil {
+			return err
+		}
+		if err := loadRehab(ctx, tx, d, fid, links); err != nil {
 			return err
 		}
 		if err := loadTherapy(ctx, tx, d, fid); err != nil {

@@ -248,9 +248,11 @@ func (t rehabTx) InsertCorrection(ctx context.Context, facility, id uuid.UUID, c
 }
 
 // loadRehab writes the demo's rehabilitation plans and sessions
-// (fixtures.DemoRehab), each validated as the service would. Fixture
+// (fixtures.DemoRehab), each validated as the service would, linked to
+// the rehab interventions of the residents' care plans (carePlanLinks,
+// by plan key). Fixture
 // data, loaded without audit events of its own.
-func loadRehab(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID) error {
+func loadRehab(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID, carePlanLinks map[string]uuid.UUID) error {
 	loc, err := time.LoadLocation(d.Facility.TimeZone)
 	if err != nil {
 		return fmt.Errorf("demo rehab: %w", err)
@@ -269,6 +271,9 @@ func loadRehab(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UUID) 
 		p := rehab.Plan{ID: d.ID("rehab_plan", sd.Key), ResidentID: d.ID("resident", sd.Resident.Ward+"/"+sd.Resident.Bed+"/"+sd.Resident.FiscalCode),
 			Type: req.Type, Weekdays: req.Weekdays, Time: req.Time, StartDate: req.StartDate, EndDate: req.EndDate,
 			Goal: req.Goal, RecordedBy: d.ID("staff", sd.RecordedBy), RecordedAt: sd.RecordedAt.UTC().Truncate(time.Microsecond)}
+		if iv, ok := carePlanLinks[sd.Key]; ok {
+			p.CarePlanID = &iv
+		}
 		if sd.Therapist != "" {
 			t := d.ID("staff", sd.Therapist)
 			p.Therapist = &t
