@@ -12,7 +12,7 @@ func (s *Server) carePlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.CarePlans.Current(c.UserContext(), actor(c), id)
+	p, err := s.CarePlans.Current(c.UserContext(), actor(c), id, lang(c))
 	if err != nil {
 		return err
 	}

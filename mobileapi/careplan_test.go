@@ -419,3 +419,37 @@ func TestCareTasksTickedOnceWithReasons(t *testing.T) {
 		t.Fatal("task records deleted")
 	}
 }
+
+// A high-risk Braden proposes repositioning; the plan covers it once an
+// OSS repositioning is in force.
+func TestCarePlanShowsAssessmentProposals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.newTarget(own)
+	nurse := e.login("alt.nurse.x")
+	braden := map[string]any{"scale": "braden", "answers": map[string]int{"sensory_perception": 2, "moisture": 2, "activity": 1,
+		"mobility": 2, "nutrition": 2, "friction_shear": 1}}
+	if r := e.do(req{method: "POST", path: "/v1/residents/" + tg.resident.String() + "/assessments", token: nurse, body: braden}); r.Status != 201 {
+		t.Fatalf("braden: %d %s", r.Status, r.Body)
+	}
+	proposals := func() map[string]bool {
+		r := e.do(req{method: "GET", path: "/v1/residents/" + tg.resident.String() + "/care-plan", token: nurse,
+			header: map[string]string{"Accept-Language": "it"}})
+		if r.Status != 200 {
+			t.Fatalf("plan: %d %s", r.Status, r.Body)
+		}
+		out := map[string]bool{}
+		for _, x := range r.json(t)["proposals"].([]any) {
+			m := x.(map[string]any)
+			out[m["code"].(string)] = m["covered"].(bool)
+		}
+		return out
+	}
+	if p := proposals(); len(p) == 0 || p["repositioning_2h"] {
+		t.Fatalf("before a plan: %v", p)
+	}
+	e.mxCarePlan(tg)
+	if p := proposals(); !p["repositioning_2h"] {
+		t.Fatalf("with repositioning in force: %v", p)
+	}
+}

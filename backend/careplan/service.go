@@ -55,6 +55,9 @@ type Store interface {
 	// their task-generating interventions. A ward not in the facility:
 	// KindNotFound.
 	Periods(ctx context.Context, facility, ward, resident uuid.UUID, from, to time.Time) ([]Period, []WardResident, error)
+	// LatestResults lists the resident's latest valid result of each
+	// scale, newest first.
+	LatestResults(ctx context.Context, facility, resident uuid.UUID) ([]Result, error)
 	// Records lists the task records of interventions due in [from, to),
 	// corrections filled.
 	Records(ctx context.Context, facility uuid.UUID, interventions []uuid.UUID, from, to time.Time) ([]Record, error)
@@ -352,10 +355,13 @@ type Plan struct {
 	Drafts     []Version `json:"drafts"`
 	Versions   []Version `json:"versions"`
 	ReviewDue  bool      `json:"review_due"`
+	// Proposals are the interventions the latest assessments suggest.
+	Proposals []Proposal `json:"proposals"`
 }
 
-// Current reads a resident's plan. Audited as a read.
-func (s *Service) Current(ctx context.Context, a *backend.Actor, resident uuid.UUID) (Plan, error) {
+// Current reads a resident's plan, with the proposals of her latest
+// assessments (labels in lang). Audited as a read.
+func (s *Service) Current(ctx context.Context, a *backend.Actor, resident uuid.UUID, lang string) (Plan, error) {
 	_, d, err := s.residentFor(ctx, a, access.ReadResident, resident)
 	if err != nil {
 		return Plan{}, err
@@ -389,6 +395,11 @@ func (s *Service) Current(ctx context.Context, a *backend.Actor, resident uuid.U
 			out.Drafts = append(out.Drafts, full)
 		}
 	}
+	results, err := s.Store.LatestResults(ctx, a.FacilityID, resident)
+	if err != nil {
+		return Plan{}, err
+	}
+	out.Proposals = Proposals(results, out.InForce, lang)
 	ev := audit.By(a, "care_plan.read", "resident", resident.String(), resident, audit.Success)
 	ev.BreakGlass = d.BreakGlass
 	if err := s.Store.AppendAudit(ctx, ev); err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -284,6 +285,26 @@ func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uui
 		p.Interventions = append(p.Interventions, iv)
 	}
 	return periods, residents, nil
+}
+
+// LatestResults lists the resident's latest valid result of each scale.
+func (s CarePlanStore) LatestResults(ctx context.Context, facility, resident uuid.UUID) ([]careplan.Result, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT ON (a.scale) a.id, a.scale, a.band, a.assessed_at
+		FROM assessments a
+		WHERE a.facility_id = $1 AND a.resident_id = $2
+		  AND NOT EXISTS (SELECT 1 FROM assessment_corrections c WHERE c.facility_id = a.facility_id AND c.assessment_id = a.id)
+		ORDER BY a.scale, a.assessed_at DESC`, facility, resident)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (careplan.Result, error) {
+		var x careplan.Result
+		err := r.Scan(&x.AssessmentID, &x.Scale, &x.Band, &x.AssessedAt)
+		x.AssessedAt = x.AssessedAt.UTC()
+		return x, err
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].AssessedAt.After(out[j].AssessedAt) })
+	return out, translate(err)
 }
 
 const recordColumns = `r.id, r.resident_id, r.intervention_id, i.kind, r.due_at, r.attempt, r.outcome, r.reason_code, r.reason,
