@@ -125,3 +125,61 @@ func FuzzTherapyRequests(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCarePlanRequests throws arbitrary bodies and queries at the care
+// plan and care task routes, as a nurse and as an OSS: never a 5xx.
+// Run longer with: go test ./mobileapi -run '^$' -fuzz FuzzCarePlanRequests -fuzztime 60s
+func FuzzCarePlanRequests(f *testing.F) {
+	for _, seed := range []string{
+		`{"based_on":null,"review_date":"2026-12-01","problems":[{"title":"Rischio","goals":[{"description":"Cute","measure":"Braden","target_date":"2027-01-01","interventions":[{"kind":"repositioning","role":"oss","description":"giro","every_hours":0}]}]}]}`,
+		`{"review_date":"2026-02-30","problems":[{"title":"x","goals":[{"interventions":[{"times":["24:00","-1:00"],"weekdays":[0,8]}]}]}]}`,
+		`{"review_date":"2027-01-01","problems":[{"title":"abc","goals":[{"description":"abc","measure":"abc","target_date":"2027-01-01","interventions":[{"kind":"meal","role":"oss","description":"abc","every_hours":5,"start":"23:59"}]}]}]}`,
+		`{"intervention_id":"9b2f0c3e-4a4b-4f4e-9a55-3d0b1c2e6f10","due_at":"2026-03-29T02:30:00+01:00","outcome":"done","intake_pct":33}`,
+		`{"intervention_id":null,"due_at":"9999-12-31T23:59:59Z","outcome":"not_done","reason_code":"other","fluid_ml":1e9}`,
+		`from=2026-03-29T00:00:00%2B01:00&to=2026-03-30T00:00:00%2B02:00`, `from=2026-01-01&to=2027-01-01`, `from=x`,
+	} {
+		f.Add(seed)
+	}
+	e := newEnv(f)
+	nurse, oss := e.login("nurse.a"), e.login("oss.a")
+	res := e.residentsOf(e.demo, "A")[0].String()
+	ward := e.ward(e.demo, "A").String()
+	var version string
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT version_id::text FROM care_plan_activations WHERE resident_id = $1 LIMIT 1", res).
+		Scan(&version); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		targets := []struct{ method, path, token string }{
+			{"POST", "/v1/residents/" + res + "/care-plan/versions", nurse},
+			{"POST", "/v1/care-plans/" + version + "/signatures", oss},
+			{"POST", "/v1/care-tasks", oss},
+			{"POST", "/v1/care-tasks/" + strings.ReplaceAll(in, "/", "") + "/entered-in-error", nurse},
+			{"GET", "/v1/wards/" + ward + "/care-tasks?" + in, oss},
+			{"GET", "/v1/residents/" + res + "/care-tasks?" + in, nurse},
+		}
+		for _, tg := range targets {
+			body := strings.NewReader("")
+			if tg.method != "GET" {
+				body = strings.NewReader(in)
+			}
+			if strings.ContainsAny(tg.path, " \t\n\r#%\x00") {
+				continue
+			}
+			req := httptest.NewRequest(tg.method, "http://corsia.test/", body)
+			req.URL.Path, req.URL.RawQuery, _ = strings.Cut(tg.path, "?")
+			req.RequestURI = ""
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tg.token)
+			req.Header.Set("Idempotency-Key", uuid.NewString())
+			resp, err := e.srv.App().Test(req, -1)
+			if err != nil {
+				continue
+			}
+			if resp.StatusCode >= 500 {
+				t.Fatalf("%s %s with %q → %d", tg.method, tg.path, in, resp.StatusCode)
+			}
+			resp.Body.Close()
+		}
+	})
+}
