@@ -30,3 +30,11 @@ BEGIN
 END $$;
 CREATE TRIGGER rehab_sessions_attempt_opened BEFORE INSERT ON rehab_sessions
     FOR EACH ROW EXECUTE FUNCTION rehab_session_attempt_opened();
+
+-- Scale bands: the medical director moves where a band starts through the
+-- API (GET/PUT /v1/admin/scales/{key}/bands). Who set a bound is kept on its
+-- row; the bound it replaced, with who replaced it, goes to row_history
+-- (keep_history, 0007). Rows are never deleted: a band moved back to its
+-- default keeps a row holding the default.
+ALTER TABLE assessment_band_overrides ADD COLUMN updated_by uuid,
+    ADD FOREIGN KEY (facility_id, updated_by) REFERENCES staff (facility_id, id);
