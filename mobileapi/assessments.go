@@ -25,6 +25,12 @@ var assessMessages = map[string]msg{
 	assess.CodeAlreadyInError: {"Valutazione già annullata come errore", "Assessment already marked entered in error"},
 	assess.CodeReasonRequired: {"Indicare il motivo", "A reason is required"},
 	assess.CodeInvalid:        {"Dati della valutazione non validi", "Invalid assessment data"},
+	assess.CodeScaleNotFound:  {"Scala di valutazione non trovata", "Assessment scale not found"},
+	assess.CodeBandKeys:       {"Indicare tutte le fasce della scala, nel loro ordine", "Give every band of the scale, in its order"},
+	assess.CodeBandGap:        {"La prima fascia deve partire dal punteggio minimo della scala", "The lowest band must start at the scale's minimum"},
+	assess.CodeBandOverlap:    {"Ogni fascia deve partire sopra la precedente", "Each band must start above the one before"},
+	assess.CodeBandOutOfRange: {"Una fascia parte oltre il punteggio massimo della scala", "A band starts above the scale's maximum"},
+	assess.CodeBandNotAScore:  {"Limite di fascia non ammesso dalla scala", "A band bound the scale's scores cannot take"},
 }
 
 type scaleItemJSON struct {
@@ -263,4 +269,67 @@ func (s *Server) overdueAssessments(c *fiber.Ctx) error {
 		out[i] = js
 	}
 	return c.JSON(fiber.Map{"ward_id": id, "residents": out})
+}
+
+type bandSettingJSON struct {
+	Key         string  `json:"key"`
+	From        float64 `json:"from"`
+	DefaultFrom float64 `json:"default_from"`
+	Label       string  `json:"label"`
+}
+
+type bandSetJSON struct {
+	Scale   string            `json:"scale"`
+	Name    string            `json:"name"`
+	Min     int               `json:"min"`
+	Max     int               `json:"max"`
+	Version int               `json:"version"`
+	Bands   []bandSettingJSON `json:"bands"`
+}
+
+func toBandSet(b assess.BandSet, l string) bandSetJSON {
+	out := bandSetJSON{Scale: b.Scale.Key, Name: b.Scale.Name, Min: b.Scale.Min, Max: b.Scale.Max, Version: b.Version,
+		Bands: make([]bandSettingJSON, len(b.Bands))}
+	for i, x := range b.Bands {
+		out.Bands[i] = bandSettingJSON{Key: x.Key, From: x.From, DefaultFrom: b.Scale.DefaultFrom(x.Key),
+			Label: assess.BandLabel(b.Scale.Key, x.Key, l)}
+	}
+	return out
+}
+
+func (s *Server) scaleBands(c *fiber.Ctx) error {
+	b, err := s.Assess.ScaleBands(c.UserContext(), actor(c), c.Params("key"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentLanguage, lang(c))
+	return c.JSON(toBandSet(b, lang(c)))
+}
+
+type bandsRequest struct {
+	Version int `json:"version"`
+	Bands   []struct {
+		Key  string  `json:"key"`
+		From float64 `json:"from"`
+	} `json:"bands"`
+}
+
+func (s *Server) updateScaleBands(c *fiber.Ctx) error {
+	var req bandsRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := requireVersion(req.Version); err != nil {
+		return err
+	}
+	bands := make([]assess.Band, len(req.Bands))
+	for i, b := range req.Bands {
+		bands[i] = assess.Band{Key: b.Key, From: b.From}
+	}
+	b, err := s.Assess.SetScaleBands(c.UserContext(), actor(c), c.Params("key"), req.Version, bands)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentLanguage, lang(c))
+	return c.JSON(toBandSet(b, lang(c)))
 }

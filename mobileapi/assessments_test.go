@@ -3,6 +3,7 @@ package mobileapi_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -269,5 +270,152 @@ func TestAssessmentOverdue(t *testing.T) {
 	}
 	if r := e.do(req{method: "GET", path: "/v1/wards/" + e.ward(e.alt, "Y").String() + "/assessments/overdue", token: tok}); r.Status != 404 || r.code() != "ward.not_found" {
 		t.Errorf("other ward: %d %s", r.Status, r.Body)
+	}
+}
+
+// The medical director sets the facility's bands of a scale: checked to
+// cover the whole range, versioned, audited, kept in history. New
+// assessments take the new bands; those already recorded keep theirs.
+func TestScaleBandsPerFacility(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	dir, nurse := e.login("alt.director"), e.login("alt.nurse.x")
+	bandsPath := "/v1/admin/scales/morse/bands"
+	band := func(m map[string]any, key string) map[string]any {
+		for _, b := range m["bands"].([]any) {
+			if b.(map[string]any)["key"] == key {
+				return b.(map[string]any)
+			}
+		}
+		t.Fatalf("no band %s in %v", key, m)
+		return nil
+	}
+	r := e.do(req{method: "GET", path: bandsPath, token: dir, header: map[string]string{"Accept-Language": "en"}})
+	if r.Status != 200 {
+		t.Fatalf("get: %d %s", r.Status, r.Body)
+	}
+	got := r.json(t)
+	if got["version"] != float64(1) || got["min"] != float64(0) || got["max"] != float64(125) || band(got, "high")["from"] != float64(45) ||
+		band(got, "high")["default_from"] != float64(45) || band(got, "high")["label"] == "" {
+		t.Fatalf("defaults: %v", got)
+	}
+	for _, c := range []struct {
+		token, path string
+		status      int
+		code        string
+	}{
+		{nurse, bandsPath, 403, "forbidden"},
+		{e.login("alt.admin"), bandsPath, 403, "forbidden"},
+		{dir, "/v1/admin/scales/katz/bands", 404, "scale.not_found"},
+	} {
+		if r := e.do(req{method: "GET", path: c.path, token: c.token}); r.Status != c.status || r.code() != c.code {
+			t.Errorf("GET %s: %d %s", c.path, r.Status, r.Body)
+		}
+	}
+
+	// A Morse of 50: high by the defaults (≥ 45).
+	res, _ := e.therapyResident(false)
+	assessments := "/v1/residents/" + res.String() + "/assessments"
+	morse50 := map[string]any{"scale": "morse", "answers": map[string]int{"history_of_falling": 25, "secondary_diagnosis": 0,
+		"ambulatory_aid": 15, "iv_or_heparin_lock": 0, "gait": 10, "mental_status": 0}}
+	before := e.do(req{method: "POST", path: assessments, token: nurse, body: morse50})
+	if before.Status != 201 || before.json(t)["band"] != "high" {
+		t.Fatalf("before: %d %s", before.Status, before.Body)
+	}
+
+	put := func(token string, version any, bands ...any) response {
+		t.Helper()
+		body := map[string]any{"bands": bands}
+		if version != nil {
+			body["version"] = version
+		}
+		return e.do(req{method: "PUT", path: bandsPath, token: token, body: body})
+	}
+	b := func(key string, from float64) map[string]any { return map[string]any{"key": key, "from": from} }
+	for name, c := range map[string]struct {
+		bands  []any
+		status int
+		code   string
+		field  string
+	}{
+		"missing band":    {[]any{b("low", 0), b("high", 51)}, 422, "scale_bands.keys", "bands"},
+		"unknown band":    {[]any{b("low", 0), b("medium", 25), b("high", 51)}, 422, "scale_bands.keys", "bands[1].key"},
+		"reordered":       {[]any{b("low", 0), b("high", 25), b("moderate", 51)}, 422, "scale_bands.keys", "bands[1].key"},
+		"gap at the foot": {[]any{b("low", 5), b("moderate", 25), b("high", 51)}, 422, "scale_bands.gap", "bands[0].from"},
+		"overlap":         {[]any{b("low", 0), b("moderate", 51), b("high", 51)}, 422, "scale_bands.overlap", "bands[2].from"},
+		"descending":      {[]any{b("low", 0), b("moderate", 60), b("high", 51)}, 422, "scale_bands.overlap", "bands[2].from"},
+		"unreachable":     {[]any{b("low", 0), b("moderate", 25), b("high", 126)}, 422, "scale_bands.out_of_range", "bands[2].from"},
+		"half a point":    {[]any{b("low", 0), b("moderate", 25), b("high", 50.5)}, 422, "scale_bands.not_a_score", "bands[2].from"},
+	} {
+		r := put(dir, 1, c.bands...)
+		if r.Status != c.status || r.code() != c.code || !strings.Contains(string(r.Body), c.field) {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	morse51 := []any{b("low", 0), b("moderate", 25), b("high", 51)}
+	if r := put(dir, nil, morse51...); r.Status != 400 || r.code() != "request.version_required" {
+		t.Errorf("no version: %d %s", r.Status, r.Body)
+	}
+	if r := put(nurse, 1, morse51...); r.Status != 403 {
+		t.Errorf("nurse: %d %s", r.Status, r.Body)
+	}
+	r = put(dir, 1, morse51...)
+	if r.Status != 200 || r.json(t)["version"] != float64(2) || band(r.json(t), "high")["from"] != float64(51) ||
+		band(r.json(t), "high")["default_from"] != float64(45) {
+		t.Fatalf("put: %d %s", r.Status, r.Body)
+	}
+	if r := put(dir, 1, morse51...); r.Status != 409 || r.code() != "version_conflict" {
+		t.Errorf("stale version: %d %s", r.Status, r.Body)
+	}
+	var audited int
+	if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE facility_id = $1 AND action = 'assessment.bands'
+		AND resource_id = 'morse' AND outcome = 'success' AND detail LIKE '%high 45→51%'`, e.alt.FacilityID()).Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("audit: %d %v", audited, err)
+	}
+
+	// New assessments take the facility's bands; the first keeps its band.
+	after := e.do(req{method: "POST", path: assessments, token: nurse, body: morse50})
+	if after.Status != 201 || after.json(t)["band"] != "moderate" {
+		t.Fatalf("after: %d %s", after.Status, after.Body)
+	}
+	list := e.do(req{method: "GET", path: assessments + "?scale=morse", token: nurse}).json(t)["assessments"].([]any)
+	bands := map[string]any{}
+	for _, x := range list {
+		bands[x.(map[string]any)["id"].(string)] = x.(map[string]any)["band"]
+	}
+	if bands[before.json(t)["id"].(string)] != "high" || bands[after.json(t)["id"].(string)] != "moderate" {
+		t.Fatalf("stored bands: %v", bands)
+	}
+	for _, s := range e.do(req{method: "GET", path: "/v1/scales", token: nurse}).json(t)["scales"].([]any) {
+		if m := s.(map[string]any); m["key"] == "morse" && band(m, "high")["from"] != float64(51) {
+			t.Errorf("scales list: %v", m["bands"])
+		}
+	}
+
+	// Back to the default: the row holds it, the replaced bound is history.
+	r = put(dir, 2, b("low", 0), b("moderate", 25), b("high", 45))
+	if r.Status != 200 || r.json(t)["version"] != float64(3) || band(r.json(t), "high")["from"] != float64(45) {
+		t.Fatalf("back to the default: %d %s", r.Status, r.Body)
+	}
+	var history int
+	if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM row_history WHERE table_name = 'assessment_band_overrides'
+		AND facility_id = $1 AND data->>'from_score' = '51.0' AND changed_by = $2`, e.alt.FacilityID(),
+		e.alt.ID("staff", "alt.director")).Scan(&history); err != nil || history != 1 {
+		t.Errorf("history: %d %v", history, err)
+	}
+	// An unchanged set writes nothing and keeps the version.
+	if r := put(dir, 3, b("low", 0), b("moderate", 25), b("high", 45)); r.Status != 200 || r.json(t)["version"] != float64(3) {
+		t.Errorf("unchanged: %d %s", r.Status, r.Body)
+	}
+	// MMSE bounds take one decimal (the corrected score has one), not two.
+	mmse := "/v1/admin/scales/mmse/bands"
+	if r := e.do(req{method: "PUT", path: mmse, token: dir, body: map[string]any{"version": 1,
+		"bands": []any{b("abnormal", 0), b("normal", 23.85)}}}); r.Status != 422 || r.code() != "scale_bands.not_a_score" {
+		t.Errorf("mmse 23.85: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(req{method: "PUT", path: mmse, token: dir, body: map[string]any{"version": 1,
+		"bands": []any{b("abnormal", 0), b("normal", 23.8)}}}); r.Status != 200 || band(r.json(t), "normal")["from"] != 23.8 {
+		t.Errorf("mmse 23.8: %d %s", r.Status, r.Body)
 	}
 }

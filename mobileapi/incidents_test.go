@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corsia-cce/corsia/backend/postgres"
 	"github.com/google/uuid"
 )
 
@@ -213,5 +214,106 @@ func TestIncidentEnteredInErrorAndWardList(t *testing.T) {
 	}
 	if r := e.do(req{method: "GET", path: "/v1/wards/" + e.alt.ID("ward", "Y").String() + "/incidents", token: nurse}); r.Status != 404 {
 		t.Fatalf("other ward: %d", r.Status)
+	}
+}
+
+// An incident entered in error resolves its alert in the same
+// transaction: the leads' notifications show it resolved (one already
+// acknowledged keeps showing acknowledged, with its resolved_at), it never
+// escalates, and a push Redis may have lost is not put back for it.
+func TestIncidentEnteredInErrorResolvesItsAlert(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	res, _ := e.therapyResident(false)
+	nurse, lead := e.login("alt.nurse.x"), e.login("alt.lead.x")
+	if r := e.do(req{method: "POST", path: "/v1/push-registrations", token: lead,
+		body: map[string]any{"token": "fcm-" + uuid.NewString(), "platform": "android", "app_version": "1.2.0"}}); r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	record := func() string {
+		r := e.postIncident(nurse, res, uuid.NewString(), fallBody())
+		if r.Status != 201 {
+			t.Fatalf("record: %d %s", r.Status, r.Body)
+		}
+		return r.json(t)["id"].(string)
+	}
+	acked, open, kept := record(), record(), record()
+	alertOf := func(incident string) (id, state string, resolved bool) {
+		if err := e.db.Pool.QueryRow(ctx, `SELECT id::text, state, resolved_at IS NOT NULL FROM alerts
+			WHERE kind = 'incident' AND subject = $1`, incident).Scan(&id, &state, &resolved); err != nil {
+			t.Fatal(err)
+		}
+		return id, state, resolved
+	}
+	notes := func() map[string]map[string]any {
+		out := map[string]map[string]any{}
+		r := e.do(req{method: "GET", path: "/v1/notifications", token: lead})
+		for _, x := range r.json(t)["notifications"].([]any) {
+			m := x.(map[string]any)
+			out[m["alert_id"].(string)] = m
+		}
+		return out
+	}
+	ackedAlert, _, _ := alertOf(acked)
+	if r := e.do(req{method: "POST", path: "/v1/notifications/" + notes()[ackedAlert]["id"].(string) + "/ack", token: lead}); r.Status != 200 {
+		t.Fatalf("ack: %d %s", r.Status, r.Body)
+	}
+	// Every push went out long ago and none was accepted: all three are
+	// what Redis might have lost.
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE outbox SET published_at = now() - interval '1 hour' WHERE published_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{acked, open} {
+		if r := e.do(req{method: "POST", path: "/v1/incidents/" + id + "/entered-in-error", token: nurse,
+			body: map[string]any{"reason": "ospite sbagliato"}}); r.Status != 200 {
+			t.Fatalf("entered in error: %d %s", r.Status, r.Body)
+		}
+	}
+	openAlert, state, resolved := alertOf(open)
+	if state != "resolved" || !resolved {
+		t.Fatalf("open alert after entered in error: %s %v", state, resolved)
+	}
+	if _, state, resolved := alertOf(acked); state != "acknowledged" || !resolved {
+		t.Fatalf("acknowledged alert after entered in error: %s %v", state, resolved)
+	}
+	keptAlert, state, resolved := alertOf(kept)
+	if state != "open" || resolved {
+		t.Fatalf("the other incident's alert: %s %v", state, resolved)
+	}
+	ns := notes()
+	if ns[openAlert]["state"] != "resolved" || ns[openAlert]["resolved_at"] == nil || ns[ackedAlert]["state"] != "acknowledged" ||
+		ns[ackedAlert]["resolved_at"] == nil || ns[keptAlert]["state"] != "open" {
+		t.Fatalf("notifications: %v", ns)
+	}
+	// The lost pushes are put back for the live chain only.
+	if _, err := e.db.RepublishLost(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var requeued []string
+	rows, err := e.db.Pool.Query(ctx, `SELECT n.alert_id::text FROM outbox o
+		JOIN notifications n ON n.facility_id = o.facility_id AND n.id = o.notification_id
+		WHERE o.published_at IS NULL AND n.kind = 'incident'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		requeued = append(requeued, id)
+	}
+	if rows.Err() != nil || len(requeued) != 1 || requeued[0] != keptAlert {
+		t.Fatalf("requeued %v (want only %s): %v", requeued, keptAlert, rows.Err())
+	}
+	// The detector, hours later, escalates neither.
+	if _, err := (postgres.NotifyStore{DB: e.db}).Detect(ctx, time.Now().Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var escalations int
+	if err := e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE kind = 'escalation' AND alert_id = ANY($1::uuid[])`,
+		[]string{openAlert, ackedAlert}).Scan(&escalations); err != nil || escalations != 0 {
+		t.Fatalf("escalations %d %v", escalations, err)
 	}
 }

@@ -468,6 +468,15 @@ var matrixRows = []matrixRow{
 			"horizon_hours": 48, "oss_assisted_intake": true, "overridable_blocks": []string{"awaiting_reconciliation", "prn_interval"},
 			"version": e.mxSettingsVersion(e.alt.FacilityID())}}
 	}, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
+	// The bands of the scales are the caller's facility's configuration:
+	// the medical director's, whatever the resident's scope.
+	{"GET", "/v1/admin/scales/:key/bands", func(e *env, tg target) req {
+		return req{path: "/v1/admin/scales/morse/bands"}
+	}, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
+	{"PUT", "/v1/admin/scales/:key/bands", func(e *env, tg target) req {
+		return req{path: "/v1/admin/scales/morse/bands", body: map[string]any{"version": e.mxBandsVersion(e.alt.FacilityID(), "morse"),
+			"bands": []map[string]any{{"key": "low", "from": 0}, {"key": "moderate", "from": 25}, {"key": "high", "from": 51}}}}
+	}, [3]expect{{"director": 200, "*": 403}, {"director": 200, "*": 403}, {"director": 200, "*": 403}}},
 	{"POST", "/v1/scan/decode", func(e *env, tg target) req {
 		var body bytes.Buffer
 		w := multipart.NewWriter(&body)
@@ -703,6 +712,18 @@ func (e *env) mxSettingsVersion(facility uuid.UUID) int {
 	if err := e.db.Pool.QueryRow(context.Background(),
 		"SELECT coalesce((SELECT version FROM therapy_settings WHERE facility_id = $1), 1)", facility).Scan(&v); err != nil {
 		e.t.Fatalf("therapy settings: %v", err)
+	}
+	return v
+}
+
+// mxBandsVersion is the version of a facility's bands of a scale (1 while
+// it moved none).
+func (e *env) mxBandsVersion(facility uuid.UUID, scale string) int {
+	e.t.Helper()
+	var v int
+	if err := e.db.Pool.QueryRow(context.Background(), `SELECT 1 + coalesce(sum(version), 0)::int
+		FROM assessment_band_overrides WHERE facility_id = $1 AND scale = $2`, facility, scale).Scan(&v); err != nil {
+		e.t.Fatalf("scale bands: %v", err)
 	}
 	return v
 }

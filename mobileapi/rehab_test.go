@@ -2,6 +2,7 @@ package mobileapi_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,12 +158,98 @@ func TestRehabPlanDaySessionFlow(t *testing.T) {
 	if r := e.do(req{method: "POST", path: path, token: th, body: map[string]any{"reason": "ospite sbagliato"}}); r.Status != 409 {
 		t.Fatalf("twice: %d %s", r.Status, r.Body)
 	}
-	if it := e.rehabDayItem(th, today, res); it["state"] != "planned" {
+	if it := e.rehabDayItem(th, today, res); it["state"] != "planned" || it["session"] != nil {
 		t.Fatalf("after entered in error: %v", it)
+	}
+	// The occurrence, freed by the correction, is recorded again (not
+	// done this time) as its second attempt; the day list shows that one.
+	redo := map[string]any{"type": "physiotherapy", "outcome": "not_done", "reason": "ospite a visita", "plan_id": planID,
+		"planned_for": planned}
+	second := e.postRehabSession(th, res, uuid.NewString(), redo)
+	if second.Status != 201 || second.json(t)["attempt"] != float64(2) {
+		t.Fatalf("record again: %d %s", second.Status, second.Body)
+	}
+	if first.json(t)["attempt"] != float64(1) {
+		t.Fatalf("first attempt: %s", first.Body)
+	}
+	it = e.rehabDayItem(th, today, res)
+	if it["state"] != "not_done" || it["session"].(map[string]any)["id"] != second.json(t)["id"] {
+		t.Fatalf("day item after recording again: %v", it)
+	}
+	if r := e.postRehabSession(th, res, uuid.NewString(), done); r.Status != 409 || r.code() != "rehab.already_recorded" {
+		t.Fatalf("third while the second is live: %d %s", r.Status, r.Body)
+	}
+	if sessions := e.do(req{method: "GET", path: "/v1/residents/" + res.String() + "/rehab/sessions", token: th}); sessions.Status != 200 ||
+		len(sessions.json(t)["sessions"].([]any)) != 2 {
+		t.Fatalf("sessions after recording again: %d %s", sessions.Status, sessions.Body)
 	}
 	// An unplanned session, not done.
 	if r := e.postRehabSession(th, res, uuid.NewString(), map[string]any{"type": "speech", "outcome": "not_done",
 		"reason": "rifiuta"}); r.Status != 201 {
 		t.Fatalf("unplanned not_done: %d %s", r.Status, r.Body)
+	}
+}
+
+// Phones recording the same planned occurrence at the same moment, each
+// with its own key: exactly one session, the rest 409; after it is entered
+// in error, the same race again yields exactly one second attempt.
+func TestRehabConcurrentRecordsOfAnOccurrence(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.newTarget(own)
+	res := tg.resident
+	th := e.login("alt.therapist.x")
+	plan := e.mxRehabPlan(tg)
+	loc, _ := time.LoadLocation("Europe/Rome")
+	today := time.Now().In(loc).Format("2006-01-02")
+	it := e.rehabDayItem(th, today, res)
+	if it == nil || it["plan_id"] != plan.String() {
+		t.Fatalf("day item: %v", it)
+	}
+	body := rehabSessionBody()
+	body["plan_id"], body["planned_for"] = plan.String(), it["planned_for"]
+	race := func() (created []map[string]any) {
+		const n = 12
+		statuses := make([]int, n)
+		answers := make([]response, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				answers[i] = e.postRehabSession(th, res, uuid.NewString(), body)
+				statuses[i] = answers[i].Status
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		for i, s := range statuses {
+			switch {
+			case s == 201:
+				created = append(created, answers[i].json(t))
+			case s == 409 && answers[i].code() == "rehab.already_recorded":
+			default:
+				t.Errorf("status %d: %s", s, answers[i].Body)
+			}
+		}
+		if len(created) != 1 {
+			t.Fatalf("created %d sessions", len(created))
+		}
+		return created
+	}
+	first := race()[0]
+	path := "/v1/rehab/sessions/" + first["id"].(string) + "/entered-in-error"
+	if r := e.do(req{method: "POST", path: path, token: th, body: map[string]any{"reason": "ospite sbagliato"}}); r.Status != 200 {
+		t.Fatalf("entered in error: %d %s", r.Status, r.Body)
+	}
+	if second := race()[0]; second["attempt"] != float64(2) {
+		t.Fatalf("second attempt: %v", second)
+	}
+	var rows int
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM rehab_sessions WHERE plan_id = $1", plan).Scan(&rows); err != nil ||
+		rows != 2 {
+		t.Fatalf("sessions: %d %v", rows, err)
 	}
 }

@@ -117,6 +117,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/indicators/administration", false, s.administrationIndicators},
 		{"GET", "/v1/admin/therapy-settings", false, s.therapySettings},
 		{"PUT", "/v1/admin/therapy-settings", false, s.updateTherapySettings},
+		{"GET", "/v1/admin/scales/:key/bands", false, s.scaleBands},
+		{"PUT", "/v1/admin/scales/:key/bands", false, s.updateScaleBands},
 
 		{"GET", "/v1/notifications", false, s.listNotifications},
 		{"POST", "/v1/notifications/:id/ack", false, s.ackNotification},

@@ -52,6 +52,9 @@ const (
 	// Therapy policy of the facility: lateness windows, which blocks may be
 	// overridden, whether OSS may record assisted intake.
 	ManageTherapySettings Action = "therapy.settings"
+	// Where the bands of the assessment scales start in the facility
+	// (scales.md: sources disagree on some cut-offs).
+	ManageScaleBands Action = "assessment.bands"
 )
 
 // clinical lists the actions that touch resident data and so are scoped by
@@ -86,7 +89,7 @@ var matrix = map[backend.Role][]Action{
 		RecordCare, ReadRecalls, ReadCatalogue, RecordAssessment, RecordVitals, WriteDiary, UploadDocument,
 		WriteCarePlan, SignCarePlan},
 	backend.RoleDirector: {ReadWards, ReadResident, EditResident, AdmitResident, ReadIndicators, ReadRecalls,
-		ReadCatalogue, ManageTherapySettings, HideDocument},
+		ReadCatalogue, ManageTherapySettings, ManageScaleBands, HideDocument},
 	// Admins manage people, devices and the facility's own catalogue
 	// entries, and read nothing clinical.
 	backend.RoleAdmin: {ReadWards, ManageStaff, ManageDevices, ReadCatalogue, ManageCatalogue},

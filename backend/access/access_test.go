@@ -43,6 +43,14 @@ func TestMatrixRules(t *testing.T) {
 	if !has(backend.RoleAdmin, ManageStaff) || !has(backend.RoleAdmin, ManageDevices) {
 		t.Error("admins manage staff and devices")
 	}
+	for _, r := range backend.AllRoles {
+		if has(r, ManageScaleBands) != (r == backend.RoleDirector) {
+			t.Errorf("%s scale bands = %v: the medical director sets the facility's bands", r, has(r, ManageScaleBands))
+		}
+	}
+	if IsClinical(ManageScaleBands) {
+		t.Error("scale bands are facility configuration, not resident data")
+	}
 	if !has(backend.RoleOSS, RecordCare) || !has(backend.RoleOSS, AssistIntake) {
 		t.Error("OSS record care and assisted intake")
 	}

@@ -1,6 +1,7 @@
 package assess
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -410,5 +411,46 @@ func TestProposals(t *testing.T) {
 				t.Errorf("%s/%s has no label", s.Key, b.Key)
 			}
 		}
+	}
+}
+
+// Every scale's defaults are a valid set of bands, and each rule of
+// ValidateBands has its own code.
+func TestValidateBands(t *testing.T) {
+	for _, sc := range Scales() {
+		if err := sc.ValidateBands(sc.Bands); err != nil {
+			t.Errorf("%s defaults: %v", sc.Key, err)
+		}
+	}
+	braden, _ := Lookup("braden")
+	with := func(i int, from float64) []Band {
+		out := slices.Clone(braden.Bands)
+		out[i].From = from
+		return out
+	}
+	// The other scheme scales.md mentions (<10 / 10–12 / 13–15 / 16–23).
+	if err := braden.ValidateBands(with(3, 16)); err != nil {
+		t.Errorf("braden mild from 16: %v", err)
+	}
+	for name, c := range map[string]struct {
+		bands []Band
+		code  string
+	}{
+		"none":         {nil, CodeBandKeys},
+		"renamed":      {append(slices.Clone(braden.Bands[:4]), Band{"none", 19}), CodeBandKeys},
+		"gap":          {with(0, 7), CodeBandGap},
+		"below min":    {with(0, 5), CodeBandGap},
+		"overlap":      {with(2, 10), CodeBandOverlap},
+		"out of range": {with(4, 24), CodeBandOutOfRange},
+		"fraction":     {with(4, 19.5), CodeBandNotAScore},
+	} {
+		err := braden.ValidateBands(c.bands)
+		if e := backend.AsError(err); err == nil || e.Code != c.code || e.Kind != backend.KindUnprocessable {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The last band may start at the maximum (it then holds that score).
+	if err := braden.ValidateBands(with(4, 23)); err != nil {
+		t.Errorf("no_risk from 23: %v", err)
 	}
 }

@@ -75,6 +75,9 @@ type Store interface {
 	ResidentTarget(ctx context.Context, facility, resident, staff uuid.UUID) (access.Target, error)
 	// BandOverrides lists the facility's band overrides of a scale.
 	BandOverrides(ctx context.Context, facility uuid.UUID, scale string) ([]Override, error)
+	// BandSettings lists the same overrides with the version of the
+	// facility's bands of the scale (see BandSet.Version).
+	BandSettings(ctx context.Context, facility uuid.UUID, scale string) ([]Override, int, error)
 	// List lists a resident's assessments (of scale, or all when ""), newest first.
 	List(ctx context.Context, facility, resident uuid.UUID, scale string) ([]Assessment, error)
 	// WardLatest lists the ward's current residents with their latest
@@ -96,6 +99,12 @@ type Tx interface {
 	// InsertCorrection marks the assessment entered in error; a second
 	// correction is a conflict.
 	InsertCorrection(ctx context.Context, facility, id uuid.UUID, c Correction) error
+	// LockBands serialises changes to the facility's bands of a scale and
+	// reads them as BandSettings does.
+	LockBands(ctx context.Context, facility uuid.UUID, scale string) ([]Override, int, error)
+	// SetBand moves where one band starts (the previous row kept in
+	// row_history).
+	SetBand(ctx context.Context, facility uuid.UUID, scale, band string, from float64, by uuid.UUID) error
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 }
 

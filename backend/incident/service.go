@@ -58,6 +58,10 @@ type Tx interface {
 	// NotifyLeads opens the incident's alert chain and notifies the ward's
 	// leads, with the outbox rows.
 	NotifyLeads(ctx context.Context, facility, ward, resident, incident uuid.UUID) error
+	// ResolveAlert closes the incident's alert chain at a moment, as a
+	// recorded dose closes its own: it stops showing as open to the ward
+	// leads, never escalates and is not pushed again.
+	ResolveAlert(ctx context.Context, facility, incident uuid.UUID, at time.Time) error
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 }
 
@@ -165,8 +169,10 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uu
 }
 
 // EnteredInError marks an incident entered in error, with a reason: a
-// linked correction, never an edit. Who may: whoever may record care on
-// the resident.
+// linked correction, never an edit. The alert it raised is resolved in the
+// same transaction: the ward leads are not left with an open alert about
+// an event that did not happen. Who may: whoever may record care on the
+// resident.
 func (s *Service) EnteredInError(ctx context.Context, a *backend.Actor, id uuid.UUID, reason string) (Incident, error) {
 	reason = strings.TrimSpace(reason)
 	if len(reason) < 5 || !textOK(reason, 500) {
@@ -209,6 +215,9 @@ func (s *Service) EnteredInError(ctx context.Context, a *backend.Actor, id uuid.
 			return err
 		}
 		in.EnteredInError = c
+		if err := tx.ResolveAlert(ctx, a.FacilityID, id, c.RecordedAt); err != nil {
+			return err
+		}
 		return tx.AppendAudit(ctx, audit.By(a, "incident.entered_in_error", "incident", id.String(), in.ResidentID, audit.Success))
 	})
 	return in, err

@@ -33,7 +33,7 @@ const (
 const (
 	StateOpen         = "open"
 	StateAcknowledged = "acknowledged"
-	StateResolved     = "resolved" // the dose was recorded (or cancelled) meanwhile
+	StateResolved     = "resolved" // the dose was recorded (or cancelled) meanwhile, or the incident entered in error
 )
 
 // Notification is one notification of one staff member.

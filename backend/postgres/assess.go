@@ -76,6 +76,34 @@ func (s AssessStore) BandOverrides(ctx context.Context, facility uuid.UUID, scal
 	return out, translate(err)
 }
 
+// bandSettings reads a facility's overrides of a scale. Their version is 1
+// plus the versions of the rows, so that every insert or update (which
+// keep_history bumps by one) moves it on.
+const bandSettings = `SELECT band, from_score::float8, version FROM assessment_band_overrides
+	WHERE facility_id = $1 AND scale = $2 ORDER BY from_score`
+
+func readBandSettings(ctx context.Context, q querier, facility uuid.UUID, scale string) ([]assess.Override, int, error) {
+	rows, err := q.Query(ctx, bandSettings, facility, scale)
+	if err != nil {
+		return nil, 0, translate(err)
+	}
+	version := 1
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (assess.Override, error) {
+		var o assess.Override
+		var v int
+		err := row.Scan(&o.Band, &o.From, &v)
+		version += v
+		return o, err
+	})
+	return out, version, translate(err)
+}
+
+// BandSettings lists a facility's band overrides of a scale and their
+// version.
+func (s AssessStore) BandSettings(ctx context.Context, facility uuid.UUID, scale string) ([]assess.Override, int, error) {
+	return readBandSettings(ctx, s.Pool, facility, scale)
+}
+
 // List lists a resident's assessments, newest first.
 func (s AssessStore) List(ctx context.Context, facility, res uuid.UUID, scale string) ([]assess.Assessment, error) {
 	rows, err := s.Pool.Query(ctx, assessmentSelect+` WHERE a.facility_id = $1 AND a.resident_id = $2 AND ($3 = '' OR a.scale = $3)
@@ -198,6 +226,26 @@ func (t assessTx) InsertCorrection(ctx context.Context, facility, id uuid.UUID, 
 	if backend.IsCode(translate(err), "duplicate") {
 		return backend.E(backend.KindConflict, assess.CodeAlreadyInError, "already marked entered in error")
 	}
+	return translate(err)
+}
+
+// LockBands takes a transaction-scoped advisory lock on the facility's
+// bands of the scale (there may be no row yet to lock) and reads them.
+func (t assessTx) LockBands(ctx context.Context, facility uuid.UUID, scale string) ([]assess.Override, int, error) {
+	if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('scale_bands:' || $1::text || ':' || $2, 0))",
+		facility, scale); err != nil {
+		return nil, 0, translate(err)
+	}
+	return readBandSettings(ctx, t.tx, facility, scale)
+}
+
+// SetBand inserts or moves one band's override; an unchanged bound writes
+// nothing (and so bumps no version).
+func (t assessTx) SetBand(ctx context.Context, facility uuid.UUID, scale, band string, from float64, by uuid.UUID) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO assessment_band_overrides (facility_id, id, scale, band, from_score, updated_by)
+		VALUES ($1, gen_random_uuid(), $2, $3, $4, $5)
+		ON CONFLICT (facility_id, scale, band) DO UPDATE SET from_score = excluded.from_score, updated_by = excluded.updated_by
+		WHERE assessment_band_overrides.from_score <> excluded.from_score`, facility, scale, band, from, by)
 	return translate(err)
 }
 

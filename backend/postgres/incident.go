@@ -176,6 +176,16 @@ func (t incidentTx) NotifyLeads(ctx context.Context, facility, ward, resident, i
 		"ward_lead")
 }
 
+// ResolveAlert closes the incident's chain the way the detector closes a
+// recorded dose's (resolveAlerts): resolved_at set, an open chain becomes
+// resolved, an acknowledged one keeps showing as acknowledged. Escalation
+// only takes open chains; RepublishLost skips resolved ones.
+func (t incidentTx) ResolveAlert(ctx context.Context, facility, id uuid.UUID, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE alerts SET resolved_at = $3, state = CASE WHEN state = 'open' THEN 'resolved' ELSE state END
+		WHERE facility_id = $1 AND kind = 'incident' AND subject = $2 AND resolved_at IS NULL`, facility, id, at)
+	return translate(err)
+}
+
 // loadIncidents writes the demo's incidents (fixtures.DemoIncidents), each
 // validated as the service would. Fixture data, loaded without audit
 // events or notifications of its own.

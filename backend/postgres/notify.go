@@ -340,11 +340,13 @@ func (db *DB) PublishOutbox(ctx context.Context, limit int, publish func(ctx con
 // on disk here), or the retry it held. A new row, not the old one marked
 // unpublished: consumers skip an outbox id they have handled before.
 // Deliveries are claimed per device, so a notification merely slow is not
-// sent twice.
+// sent twice. A resolved chain's notifications are not put back: what they
+// announced is over (the dose recorded, the incident entered in error).
 func (db *DB) RepublishLost(ctx context.Context, olderThan time.Duration) (int, error) {
 	tag, err := db.Pool.Exec(ctx, `INSERT INTO outbox (facility_id, notification_id)
 		SELECT n.facility_id, n.id FROM notifications n
 		WHERE n.created_at > now() - interval '1 day'
+		  AND EXISTS (SELECT 1 FROM alerts a WHERE a.facility_id = n.facility_id AND a.id = n.alert_id AND a.resolved_at IS NULL)
 		  AND EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id)
 		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id
 		      AND (o.published_at IS NULL OR o.published_at > now() - $1::interval))

@@ -86,7 +86,7 @@ func (s RehabStore) DayPlans(ctx context.Context, facility uuid.UUID, wards []uu
 	return out, translate(err)
 }
 
-const rehabSessionColumns = `s.id, s.resident_id, s.plan_id, s.planned_for, s.type, s.outcome, s.reason, s.duration_min, s.notes,
+const rehabSessionColumns = `s.id, s.resident_id, s.plan_id, s.planned_for, s.attempt, s.type, s.outcome, s.reason, s.duration_min, s.notes,
 	s.measure_name, s.measure_value::text, s.measure_unit, s.recorded_by, s.recorded_at, c.id, c.reason, c.recorded_by, c.recorded_at`
 
 const rehabSessionFrom = ` FROM rehab_sessions s
@@ -98,7 +98,7 @@ func scanRehabSession(row pgx.CollectableRow) (rehab.Session, error) {
 	var cid, cby *uuid.UUID
 	var creason *string
 	var cat *time.Time
-	if err := row.Scan(&ss.ID, &ss.ResidentID, &ss.PlanID, &ss.PlannedFor, &ss.Type, &ss.Outcome, &ss.Reason, &ss.DurationMin,
+	if err := row.Scan(&ss.ID, &ss.ResidentID, &ss.PlanID, &ss.PlannedFor, &ss.Attempt, &ss.Type, &ss.Outcome, &ss.Reason, &ss.DurationMin,
 		&ss.Notes, &mname, &mvalue, &munit, &ss.RecordedBy, &ss.RecordedAt, &cid, &creason, &cby, &cat); err != nil {
 		return ss, err
 	}
@@ -128,7 +128,7 @@ func scanRehabSession(row pgx.CollectableRow) (rehab.Session, error) {
 func (s RehabStore) Sessions(ctx context.Context, facility, resident uuid.UUID) ([]rehab.Session, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+rehabSessionColumns+rehabSessionFrom+`
 		WHERE s.facility_id = $1 AND s.resident_id = $2
-		ORDER BY coalesce(s.planned_for, s.recorded_at) DESC, s.id LIMIT 1000`, facility, resident)
+		ORDER BY coalesce(s.planned_for, s.recorded_at) DESC, s.attempt DESC, s.id LIMIT 1000`, facility, resident)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -179,6 +179,26 @@ func (t rehabTx) Plan(ctx context.Context, facility, id uuid.UUID) (rehab.Plan, 
 		return p, backend.E(backend.KindNotFound, backend.CodeNotFound)
 	}
 	return p, translate(err)
+}
+
+// LockOccurrence takes the plan's row lock (NO KEY UPDATE: it does not
+// hold back the key-share locks of foreign keys, only other recorders)
+// before reading the occurrence's sessions, so the attempt a recorder
+// computes cannot be taken meanwhile.
+func (t rehabTx) LockOccurrence(ctx context.Context, facility, plan uuid.UUID, planned time.Time) ([]rehab.Session, error) {
+	var one int
+	err := t.tx.QueryRow(ctx, `SELECT 1 FROM rehab_plans WHERE facility_id = $1 AND id = $2 FOR NO KEY UPDATE`,
+		facility, plan).Scan(&one)
+	if err != nil {
+		return nil, translate(err)
+	}
+	rows, err := t.tx.Query(ctx, `SELECT `+rehabSessionColumns+rehabSessionFrom+`
+		WHERE s.facility_id = $1 AND s.plan_id = $2 AND s.planned_for = $3 ORDER BY s.attempt`, facility, plan, planned)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, scanRehabSession)
+	return out, translate(err)
 }
 
 func (t rehabTx) InsertPlan(ctx context.Context, facility uuid.UUID, p *rehab.Plan) error {
@@ -234,10 +254,13 @@ func queueRehabSession(b *pgx.Batch, facility uuid.UUID, ss *rehab.Session, devi
 	if m := ss.OutcomeMeasure; m != nil {
 		mname, mvalue, munit = m.Name, m.Value.String(), m.Unit
 	}
-	b.Queue(`INSERT INTO rehab_sessions (facility_id, id, resident_id, plan_id, planned_for, type, outcome, reason, duration_min,
-			notes, measure_name, measure_value, measure_unit, recorded_by, recorded_at, device_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::numeric, $13, $14, $15, $16)`, facility, ss.ID, ss.ResidentID,
-		ss.PlanID, ss.PlannedFor, string(ss.Type), ss.Outcome, ss.Reason, ss.DurationMin, ss.Notes, mname, mvalue, munit,
+	if ss.Attempt == 0 {
+		ss.Attempt = 1
+	}
+	b.Queue(`INSERT INTO rehab_sessions (facility_id, id, resident_id, plan_id, planned_for, attempt, type, outcome, reason,
+			duration_min, notes, measure_name, measure_value, measure_unit, recorded_by, recorded_at, device_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::numeric, $14, $15, $16, $17)`, facility, ss.ID, ss.ResidentID,
+		ss.PlanID, ss.PlannedFor, ss.Attempt, string(ss.Type), ss.Outcome, ss.Reason, ss.DurationMin, ss.Notes, mname, mvalue, munit,
 		ss.RecordedBy, ss.RecordedAt, nullUUID(device))
 }
 

@@ -99,10 +99,13 @@ type Correction struct {
 
 // Session is a recorded session.
 type Session struct {
-	ID             uuid.UUID   `json:"id"`
-	ResidentID     uuid.UUID   `json:"resident_id"`
-	PlanID         *uuid.UUID  `json:"plan_id"`
-	PlannedFor     *time.Time  `json:"planned_for"`
+	ID         uuid.UUID  `json:"id"`
+	ResidentID uuid.UUID  `json:"resident_id"`
+	PlanID     *uuid.UUID `json:"plan_id"`
+	PlannedFor *time.Time `json:"planned_for"`
+	// Attempt is 1 for the first session recorded on a planned occurrence
+	// and n after n-1 of them were entered in error (always 1 unplanned).
+	Attempt        int         `json:"attempt"`
 	Type           Type        `json:"type"`
 	Outcome        string      `json:"outcome"`
 	Reason         string      `json:"reason"`
@@ -212,6 +215,22 @@ func (r *SessionRequest) Validate(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Live finds, among the sessions recorded on one planned occurrence, the
+// one not entered in error, and otherwise the attempt a new session takes:
+// an occurrence is reopened only when every earlier attempt was corrected.
+func Live(sessions []Session) (live *Session, next int) {
+	next = 1
+	for i := range sessions {
+		if sessions[i].EnteredInError == nil {
+			return &sessions[i], 0
+		}
+		if sessions[i].Attempt >= next {
+			next = sessions[i].Attempt + 1
+		}
+	}
+	return nil, next
 }
 
 // Occurs reports whether the plan has a session on date (a facility-local

@@ -56,3 +56,19 @@ func TestSessionValidate(t *testing.T) {
 		}
 	}
 }
+
+// An occurrence is reopened only when every session on it was entered in
+// error, at the attempt after the last.
+func TestLive(t *testing.T) {
+	c := &Correction{Reason: "ospite sbagliato"}
+	if live, next := Live(nil); live != nil || next != 1 {
+		t.Fatalf("none: %v %d", live, next)
+	}
+	if live, next := Live([]Session{{Attempt: 1, EnteredInError: c}, {Attempt: 2, EnteredInError: c}}); live != nil || next != 3 {
+		t.Fatalf("two corrected: %v %d", live, next)
+	}
+	s := []Session{{Attempt: 1, EnteredInError: c}, {Attempt: 2, Outcome: Done}}
+	if live, next := Live(s); live != &s[1] || next != 0 {
+		t.Fatalf("second live: %v %d", live, next)
+	}
+}

@@ -61,6 +61,10 @@ type Tx interface {
 	LockKey(ctx context.Context, facility, staff, key uuid.UUID) (*StoredResponse, error)
 	SaveResponse(ctx context.Context, facility, staff, key uuid.UUID, r StoredResponse) error
 	Plan(ctx context.Context, facility, id uuid.UUID) (Plan, error)
+	// LockOccurrence locks the plan (so that two phones recording the same
+	// occurrence take turns) and reads the sessions recorded at planned,
+	// corrections filled, in attempt order.
+	LockOccurrence(ctx context.Context, facility, plan uuid.UUID, planned time.Time) ([]Session, error)
 	InsertPlan(ctx context.Context, facility uuid.UUID, p *Plan) error
 	// CarePlanIntervention reads the resident and kind of a care-plan
 	// intervention and whether its version is in force (not found:
@@ -204,9 +208,15 @@ func errInvalidPlan() error {
 		Fields: map[string]string{"plan_id": "a plan of this resident with a session at planned_for"}}
 }
 
+func errAlreadyRecorded() error {
+	return backend.E(backend.KindConflict, "rehab.already_recorded", "this planned session is already recorded")
+}
+
 // RecordSession records a session exactly once under retries (the answer
-// stored under (staff, key) in the same transaction); a planned session
-// recorded twice is a conflict. Therapists only (RecordRehab).
+// stored under (staff, key) in the same transaction). A planned occurrence
+// holds one live session: recording it again is a conflict unless every
+// earlier session on it was entered in error, when the new one takes the
+// next attempt. Therapists only (RecordRehab).
 func (s *Service) RecordSession(ctx context.Context, a *backend.Actor, resident, key uuid.UUID, hash []byte, req SessionRequest) (Session, bool, error) {
 	const op = "rehab.session"
 	now := s.now()
@@ -256,10 +266,23 @@ func (s *Service) RecordSession(ctx context.Context, a *backend.Actor, resident,
 			if !ok || !at.Equal(*ss.PlannedFor) {
 				return errInvalidPlan()
 			}
+			recorded, err := tx.LockOccurrence(ctx, a.FacilityID, p.ID, at)
+			if err != nil {
+				return err
+			}
+			live, next := Live(recorded)
+			if live != nil {
+				return errAlreadyRecorded()
+			}
+			ss.Attempt = next
+		} else {
+			ss.Attempt = 1
 		}
 		if err := tx.InsertSession(ctx, a.FacilityID, &ss, a.DeviceID); err != nil {
-			if backend.IsCode(err, "duplicate") || backend.IsKind(err, backend.KindConflict) {
-				return backend.E(backend.KindConflict, "rehab.already_recorded", "this planned session is already recorded")
+			// The lock makes this unreachable between two recordings
+			// through this service; the index stays the last word.
+			if backend.IsCode(err, "duplicate") {
+				return errAlreadyRecorded()
 			}
 			return err
 		}
