@@ -18,6 +18,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/backend/timeline"
 	"github.com/corsia-cce/corsia/backend/vitals"
 )
 
@@ -38,6 +39,7 @@ type Services struct {
 	Assess    *assess.Service
 	Incidents *incident.Service
 	Rehab     *rehab.Service
+	Timeline  *timeline.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -74,6 +76,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Diary = &diary.Service{Store: DiaryStore{db}, Clock: c.Clock}
 	svc.Incidents = &incident.Service{Store: IncidentStore{db}, Clock: c.Clock}
 	svc.Rehab = &rehab.Service{Store: RehabStore{db}, Clock: c.Clock}
+	svc.Timeline = &timeline.Service{Store: TimelineStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
