@@ -313,7 +313,7 @@ func newAPI(d *deps) *mobileapi.Server {
 		Audit: svc.Audit, Scanner: scan.New(scanLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, CarePlans: svc.CarePlans, FacilityInfo: d.db.Facility, Postgres: d.db, Redis: redisPinger{d.rdb}, Problems: svc.Problems,
 		Vitals:  svc.Vitals,
 		Diary:   svc.Diary,
-		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log})
+		Metrics: reg, OpenAPI: schemas.OpenAPI, Log: d.log, Timeline: svc.Timeline})
 }
 
 // pushSender is FCM when credentials are configured, otherwise a sender

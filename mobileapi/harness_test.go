@@ -58,7 +58,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Audit: svc.Audit, Scanner: scan.New(scan.DefaultLimits), Catalogue: svc.Catalogue, Therapy: svc.Therapy, Notify: svc.Notify, Rounds: svc.Rounds, Assess: svc.Assess, Incidents: svc.Incidents, Rehab: svc.Rehab, CarePlans: svc.CarePlans, FacilityInfo: db.Facility, Postgres: db, Metrics: prometheus.NewRegistry(), Problems: svc.Problems,
 		Vitals:  svc.Vitals,
 		Diary:   svc.Diary,
-		OpenAPI: openAPISpec(t), Log: log})
+		OpenAPI: openAPISpec(t), Log: log, Timeline: svc.Timeline})
 	return &env{t: t, db: db, srv: srv, demo: demo, alt: pgtest.Other(), tokens: map[string]string{}}
 }
 

@@ -131,6 +131,13 @@ var matrixRows = []matrixRow{
 	{"GET", "/v1/residents/:id/history", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/history"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	// The timeline (timeline_test.go): read like the resident; what a role
+	// may not read inside it is left out, never refused.
+	{"GET", "/v1/residents/:id/timeline", func(e *env, tg target) req {
+		e.mxDiaryEntry(tg)
+		e.mxDocument(tg, "oss")
+		return req{path: "/v1/residents/" + rid(tg) + "/timeline?limit=5"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"GET", "/v1/residents/:id/photo", func(e *env, tg target) req {
 		return req{path: "/v1/residents/" + rid(tg) + "/photo"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},

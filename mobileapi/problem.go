@@ -208,6 +208,10 @@ var messages = map[string]msg{
 	"round.reasons_required":       {"Indicare il motivo per ogni dose non somministrata", "Give a reason for every dose left"},
 	"document.not_found":           {"Documento non trovato", "Document not found"},
 	"document.unsupported_type":    {"Formato non ammesso (PDF, JPEG o PNG)", "Format not allowed (PDF, JPEG or PNG)"},
+	"timeline.unknown_kind":        {"Tipo di evento sconosciuto nel filtro", "Unknown kind in the filter"},
+	"timeline.invalid_cursor":      {"Posizione non valida: ricaricare la cronologia", "Invalid position: reload the timeline"},
+	"timeline.invalid_period":      {"Il periodo deve iniziare prima di finire", "The period must start before it ends"},
+	"timeline.period_too_long":     {"Periodo troppo lungo: al massimo un anno per richiesta", "Period too long: at most one year per request"},
 }
 
 var kindMessages = map[backend.Kind]msg{

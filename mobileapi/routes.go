@@ -40,6 +40,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/residents/:id", false, s.getResident},
 		{"PATCH", "/v1/residents/:id", false, s.updateResident},
 		{"GET", "/v1/residents/:id/history", false, s.residentHistory},
+		{"GET", "/v1/residents/:id/timeline", false, s.residentTimeline},
 		{"GET", "/v1/residents/:id/photo", false, s.getPhoto},
 		{"PUT", "/v1/residents/:id/photo", false, s.putPhoto},
 		{"GET", "/v1/residents/:id/wristband", false, s.wristband},

@@ -29,6 +29,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/scan"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/backend/timeline"
 	"github.com/corsia-cce/corsia/backend/vitals"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -84,6 +85,7 @@ type Deps struct {
 	Rehab     *rehab.Service
 	CarePlans *careplan.Service
 	Problems  *problem.Service
+	Timeline  *timeline.Service
 	// FacilityInfo reads the caller's facility for /v1/me.
 	FacilityInfo func(ctx context.Context, id uuid.UUID) (facility.Facility, error)
 	Postgres     Pinger

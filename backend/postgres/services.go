@@ -19,6 +19,7 @@ import (
 	"github.com/corsia-cce/corsia/backend/resident"
 	"github.com/corsia-cce/corsia/backend/round"
 	"github.com/corsia-cce/corsia/backend/therapy"
+	"github.com/corsia-cce/corsia/backend/timeline"
 	"github.com/corsia-cce/corsia/backend/vitals"
 )
 
@@ -40,6 +41,7 @@ type Services struct {
 	Incidents *incident.Service
 	Rehab     *rehab.Service
 	CarePlans *careplan.Service
+	Timeline  *timeline.Service
 }
 
 // ServiceConfig holds the settings the services need.
@@ -77,6 +79,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.Incidents = &incident.Service{Store: IncidentStore{db}, Clock: c.Clock}
 	svc.Rehab = &rehab.Service{Store: RehabStore{db}, Clock: c.Clock}
 	svc.CarePlans = &careplan.Service{Store: CarePlanStore{db}, Clock: c.Clock}
+	svc.Timeline = &timeline.Service{Store: TimelineStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
 	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
