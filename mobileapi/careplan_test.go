@@ -415,6 +415,26 @@ func TestCareTasksTickedOnceWithReasons(t *testing.T) {
 		r.code() != "care_task.invalid_period" {
 		t.Fatalf("half a period: %d %s", r.Status, r.Body)
 	}
+	// The timeline shows the plan and the ticks, the corrected one flagged.
+	tl := e.do(req{method: "GET", path: "/v1/residents/" + tg.resident.String() + "/timeline?kinds=care_plan,care_task&limit=200", token: nurse,
+		header: map[string]string{"Accept-Language": "it"}})
+	if tl.Status != 200 {
+		t.Fatalf("timeline: %d %s", tl.Status, tl.Body)
+	}
+	kinds, corrected := map[string]int{}, 0
+	for _, x := range tl.json(t)["items"].([]any) {
+		m := x.(map[string]any)
+		kinds[m["kind"].(string)]++
+		if m["entered_in_error"] == true {
+			corrected++
+			if m["id"] != recID {
+				t.Fatalf("flagged the wrong tick: %v", m)
+			}
+		}
+	}
+	if kinds["care_plan"] != 2 || kinds["care_task"] != 4 || corrected != 1 {
+		t.Fatalf("timeline kinds %v, corrected %d: %s", kinds, corrected, tl.Body)
+	}
 	if _, err := e.db.Pool.Exec(context.Background(), `DELETE FROM care_task_records WHERE resident_id = $1`, tg.resident); err == nil {
 		t.Fatal("task records deleted")
 	}

@@ -38,16 +38,9 @@ var _ timeline.Store = TimelineStore{}
 // access.ReadableProfessions); documents only when visible to @roles
 // (DocumentVisibleSQL, oscuramento).
 //
-// Two kinds lack an index of their own. Vitals are found through
-// vital_measurements_series (vital_records has no index by resident, nor
-// vital_measurements by record), and the diary scans the resident's entries
-// (diary_by_resident holds originals only, not addenda). On a year of dense
-// data these two branches cost ~2 and ~1 ms of a 4 ms default page, more
-// when paging far back; indexes vital_records (facility_id, resident_id,
-// measured_at), vital_measurements (facility_id, record_id) and diary_entries
-// (facility_id, resident_id, occurred_at) WHERE link_kind IS NULL OR
-// link_kind = 'addendum' bring each under 0.3 ms (vitals then driven from
-// vital_records).
+// Every branch reads one resident's rows through an index that leads with
+// (facility_id, resident_id); migrations/0016_timeline_indexes.sql added
+// the ones vitals, the diary's addenda and care plans lacked.
 var timelineFragments = map[timeline.Kind]string{
 	timeline.Prescription: `SELECT p.prescribed_at AS at, p.id, p.prescribed_by AS by, p.status = 'entered_in_error' AS eie,
 			jsonb_strip_nulls(jsonb_build_object('prescription_id', p.id, 'series_id', p.series_id, 'supersedes', p.supersedes)) AS ref,
@@ -90,26 +83,20 @@ var timelineFragments = map[timeline.Kind]string{
 		LEFT JOIN products pr ON pr.id = p.product_id
 		WHERE c.facility_id = @facility AND a.resident_id = @resident`,
 
-	// One item per recording; entered in error when every measurement of
-	// it is. A recording is found through its first measurement (position
-	// 0, same measured_at as the recording), on the series index
-	// (resident, kind, measured_at) for every kind: vital_records has no
-	// index by resident, nor vital_measurements by record.
-	timeline.Vitals: `SELECT m.measured_at AS at, m.record_id AS id, v.recorded_by AS by, ms.eie,
-			jsonb_build_object('record_id', m.record_id, 'measurement_ids', ms.ids) AS ref,
+	// One item per recording, driven by vital_records; entered in error
+	// when every measurement of it is.
+	timeline.Vitals: `SELECT v.measured_at AS at, v.id, v.recorded_by AS by, ms.eie,
+			jsonb_build_object('record_id', v.id, 'measurement_ids', ms.ids) AS ref,
 			jsonb_build_object('measurements', ms.list) AS facts
-		FROM vital_measurements m
-		JOIN vital_records v ON v.facility_id = m.facility_id AND v.id = m.record_id
+		FROM vital_records v
 		CROSS JOIN LATERAL (SELECT coalesce(bool_and(c.id IS NOT NULL), false) AS eie,
 				coalesce(jsonb_agg(x.id ORDER BY x.position), '[]') AS ids,
 				coalesce(jsonb_agg(jsonb_build_object('kind', x.kind, 'value', x.value::text, 'value2', x.value2::text,
 					'unit', x.unit, 'flags', x.flags, 'corrected', c.id IS NOT NULL) ORDER BY x.position), '[]') AS list
 			FROM vital_measurements x
 			LEFT JOIN vital_corrections c ON c.facility_id = x.facility_id AND c.measurement_id = x.id
-			WHERE x.facility_id = m.facility_id AND x.resident_id = m.resident_id AND x.kind = ANY(@vital_kinds::text[])
-				AND x.measured_at = m.measured_at AND x.record_id = m.record_id) ms
-		WHERE m.facility_id = @facility AND m.resident_id = @resident AND m.kind = ANY(@vital_kinds::text[])
-			AND m.position = 0`,
+			WHERE x.facility_id = v.facility_id AND x.record_id = v.id AND x.kind = ANY(@vital_kinds::text[])) ms
+		WHERE v.facility_id = @facility AND v.resident_id = @resident`,
 
 	timeline.Assessment: `SELECT s.assessed_at AS at, s.id, s.recorded_by AS by, c.assessment_id IS NOT NULL AS eie,
 			jsonb_build_object('assessment_id', s.id) AS ref,
@@ -194,6 +181,30 @@ var timelineFragments = map[timeline.Kind]string{
 		FROM rehab_sessions r LEFT JOIN rehab_session_corrections c ON c.facility_id = r.facility_id AND c.session_id = r.id
 		WHERE r.facility_id = @facility AND r.resident_id = @resident`,
 
+	// A version is an item when proposed and another when it came into
+	// force (its id derived from the version's).
+	timeline.CarePlan: `SELECT v.recorded_at AS at, v.id, v.recorded_by AS by, false AS eie,
+			jsonb_build_object('care_plan_version_id', v.id, 'version', v.version_no) AS ref,
+			jsonb_build_object('event', 'proposed', 'version_no', v.version_no,
+				'problems', (SELECT count(*) FROM care_plan_problems p WHERE p.facility_id = v.facility_id AND p.version_id = v.id)) AS facts
+		FROM care_plan_versions v
+		WHERE v.facility_id = @facility AND v.resident_id = @resident
+		UNION ALL
+		SELECT a.activated_at, md5('care_plan_activations/' || a.version_id)::uuid, NULL::uuid, false,
+			jsonb_build_object('care_plan_version_id', v.id, 'version', v.version_no),
+			jsonb_build_object('event', 'in_force', 'version_no', v.version_no, 'problems', 0)
+		FROM care_plan_activations a JOIN care_plan_versions v ON v.facility_id = a.facility_id AND v.id = a.version_id
+		WHERE a.facility_id = @facility AND a.resident_id = @resident`,
+
+	timeline.CareTask: `SELECT t.recorded_at AS at, t.id, t.recorded_by AS by, c.id IS NOT NULL AS eie,
+			jsonb_build_object('care_task_id', t.id, 'intervention_id', t.intervention_id) AS ref,
+			jsonb_strip_nulls(jsonb_build_object('kind', i.kind, 'outcome', t.outcome, 'reason_code', t.reason_code, 'reason', t.reason,
+				'intake_pct', t.intake_pct, 'fluid_ml', t.fluid_ml, 'position', t.position)) AS facts
+		FROM care_task_records t
+		JOIN care_plan_interventions i ON i.facility_id = t.facility_id AND i.id = t.intervention_id
+		LEFT JOIN care_task_corrections c ON c.facility_id = t.facility_id AND c.record_id = t.id
+		WHERE t.facility_id = @facility AND t.resident_id = @resident`,
+
 	timeline.Allergy: `SELECT l.recorded_at AS at, l.id, l.recorded_by AS by, l.status = 'entered_in_error' AS eie,
 			jsonb_build_object('allergy_id', l.id) AS ref,
 			jsonb_build_object('substance', l.substance, 'kind', l.kind, 'severity', l.severity) AS facts
@@ -201,7 +212,7 @@ var timelineFragments = map[timeline.Kind]string{
 		WHERE l.facility_id = @facility AND l.resident_id = @resident`,
 }
 
-// vitalKinds are every kind of vital_measurements, for the series index.
+// vitalKinds are every kind of vital_measurements.
 var vitalKinds = func() []string {
 	out := make([]string, len(vitals.Specs))
 	for i, sp := range vitals.Specs {

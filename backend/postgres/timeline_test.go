@@ -30,7 +30,7 @@ func TestTimelineRegistryCoversEveryKind(t *testing.T) {
 	if len(timelineFragments) != len(timeline.Kinds) {
 		t.Errorf("%d fragments for %d kinds", len(timelineFragments), len(timeline.Kinds))
 	}
-	if _, err := timelineSQL([]timeline.Kind{"care_plan"}, nil); err == nil {
+	if _, err := timelineSQL([]timeline.Kind{"care_plans"}, nil); err == nil {
 		t.Error("a kind without a fragment built a query")
 	}
 	if _, err := timelineSQL(nil, nil); err == nil {

@@ -36,6 +36,8 @@ var specs = map[Kind]spec{
 	Incident:                 {true, summarise(incidentSummary)},
 	RehabSession:             {true, summarise(rehabSummary)},
 	Allergy:                  {true, summarise(allergySummary)},
+	CarePlan:                 {false, summarise(carePlanSummary)},
+	CareTask:                 {true, summarise(careTaskSummary)},
 }
 
 // Corrections reports whether items of k can be entered in error.
@@ -511,4 +513,72 @@ func allergySummary(f allergyFacts, lang string) string {
 		verb = label{"Intolleranza", "Intolerance"}
 	}
 	return verb.in(lang) + ": " + clip(f.Substance, 60) + " (" + word(severityWords, f.Severity, lang) + ")"
+}
+
+type carePlanFacts struct {
+	Event     string `json:"event"` // proposed, in_force
+	VersionNo int    `json:"version_no"`
+	Problems  int    `json:"problems"`
+}
+
+func carePlanSummary(f carePlanFacts, lang string) string {
+	s := "PAI v" + strconv.Itoa(f.VersionNo) + ": "
+	if f.Event == "in_force" {
+		return s + label{"in vigore", "in force"}.in(lang)
+	}
+	return s + label{"proposto", "proposed"}.in(lang) + ", " + strconv.Itoa(f.Problems) + " " +
+		label{"problemi", "problems"}.in(lang)
+}
+
+var careTaskWords = map[string]label{
+	"repositioning": {"Riposizionamento", "Repositioning"}, "hydration": {"Idratazione", "Hydration"},
+	"hygiene": {"Igiene", "Hygiene"}, "mobilisation": {"Mobilizzazione", "Mobilisation"}, "meal": {"Pasto", "Meal"},
+	"continence": {"Continenza", "Continence care"}, "skin_check": {"Controllo cute", "Skin check"},
+	"monitoring": {"Monitoraggio", "Monitoring"}, "other": {"Attività assistenziale", "Care task"},
+}
+
+var careReasonWords = map[string]label{
+	"refused": {"rifiutato", "refused"}, "absent": {"ospite assente", "resident absent"}, "asleep": {"dorme", "asleep"},
+	"clinical_condition": {"condizioni cliniche", "clinical condition"}, "not_needed": {"non necessario", "not needed"},
+	"no_staff": {"personale insufficiente", "no staff available"}, "other": {"altro", "other"},
+}
+
+var positionWords = map[string]label{
+	"supine": {"supino", "supine"}, "left_side": {"fianco sinistro", "left side"}, "right_side": {"fianco destro", "right side"},
+	"semi_fowler": {"semi-Fowler", "semi-Fowler"}, "prone": {"prono", "prone"}, "chair": {"in poltrona", "in a chair"},
+}
+
+type careTaskFacts struct {
+	Kind       string `json:"kind"`
+	Outcome    string `json:"outcome"`
+	ReasonCode string `json:"reason_code"`
+	Reason     string `json:"reason"`
+	IntakePct  *int   `json:"intake_pct"`
+	FluidML    *int   `json:"fluid_ml"`
+	Position   string `json:"position"`
+}
+
+func careTaskSummary(f careTaskFacts, lang string) string {
+	s := word(careTaskWords, f.Kind, lang) + ": "
+	if f.Outcome == "not_done" {
+		s += label{"non eseguito", "not done"}.in(lang)
+		if f.ReasonCode != "" {
+			s += " — " + word(careReasonWords, f.ReasonCode, lang)
+		}
+		if f.Reason != "" {
+			s += ", " + clip(f.Reason, 60)
+		}
+		return s
+	}
+	s += label{"eseguito", "done"}.in(lang)
+	if f.IntakePct != nil {
+		s += ", " + label{"assunto", "eaten"}.in(lang) + " " + strconv.Itoa(*f.IntakePct) + "%"
+	}
+	if f.FluidML != nil {
+		s += ", " + strconv.Itoa(*f.FluidML) + " ml"
+	}
+	if f.Position != "" {
+		s += ", " + word(positionWords, f.Position, lang)
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 // Package timeline is the resident's timeline: everything in her record —
 // therapy events, vital signs, assessments, the clinical diary, documents,
-// anamnesis, problems, incidents, rehab sessions, allergies — in one feed,
+// anamnesis, problems, incidents, rehab sessions, allergies, the care plan
+// and its care tasks — in one feed,
 // newest first, in pages that follow a keyset cursor on (at, kind, id).
 //
 // The feed applies the same reading rules as each part it shows: the
@@ -43,11 +44,13 @@ const (
 	Incident                 Kind = "incident"                  // a fall, pressure injury or other adverse event
 	RehabSession             Kind = "rehab_session"             // a rehab session done or not done
 	Allergy                  Kind = "allergy"                   // an allergy or intolerance recorded
+	CarePlan                 Kind = "care_plan"                 // a PAI version proposed, or come into force
+	CareTask                 Kind = "care_task"                 // a care task ticked done or not done
 )
 
 // Kinds is the fixed set a client may filter on, in a stable order.
 var Kinds = []Kind{Prescription, PrescriptionStatus, Administration, AdministrationCorrection, Vitals, Assessment, Diary,
-	Document, Anamnesis, Problem, ProblemStatus, Incident, RehabSession, Allergy}
+	Document, Anamnesis, Problem, ProblemStatus, Incident, RehabSession, Allergy, CarePlan, CareTask}
 
 // ValidKind reports whether k is one of Kinds.
 func ValidKind(k Kind) bool { return slices.Contains(Kinds, k) }

@@ -29,7 +29,7 @@ func TestParseQuery(t *testing.T) {
 		kind   backend.Kind
 	}{
 		{map[string]string{"kinds": "vitals,blood"}, CodeUnknownKind, backend.KindUnprocessable},
-		{map[string]string{"kinds": "care_plan"}, CodeUnknownKind, backend.KindUnprocessable},
+		{map[string]string{"kinds": "care_plans"}, CodeUnknownKind, backend.KindUnprocessable},
 		{map[string]string{"cursor": "x"}, CodeInvalidCursor, backend.KindUnprocessable},
 		{map[string]string{"from": "2026-03-01"}, CodeInvalidQuery, backend.KindInvalid},
 		{map[string]string{"to": "0000-01-01T00:00:00Z"}, CodeInvalidQuery, backend.KindInvalid},
@@ -142,6 +142,12 @@ func TestSummaries(t *testing.T) {
 		{RehabSession, `{"type":"speech","outcome":"not_done","reason":"ospite assente"}`, "Logopedia: non svolta — ospite assente",
 			"Speech therapy: not done — ospite assente"},
 		{Allergy, `{"substance":"Penicillina","kind":"allergy","severity":"severe"}`, "Allergia: Penicillina (grave)", "Allergy: Penicillina (severe)"},
+		{CarePlan, `{"event":"proposed","version_no":2,"problems":3}`, "PAI v2: proposto, 3 problemi", "PAI v2: proposed, 3 problems"},
+		{CarePlan, `{"event":"in_force","version_no":2}`, "PAI v2: in vigore", "PAI v2: in force"},
+		{CareTask, `{"kind":"meal","outcome":"done","intake_pct":75,"fluid_ml":200}`, "Pasto: eseguito, assunto 75%, 200 ml",
+			"Meal: done, eaten 75%, 200 ml"},
+		{CareTask, `{"kind":"repositioning","outcome":"not_done","reason_code":"refused"}`, "Riposizionamento: non eseguito — rifiutato",
+			"Repositioning: not done — refused"},
 	} {
 		r := Row{Kind: c.kind, Facts: json.RawMessage(c.facts)}
 		if got := ToItem(r, "it").Summary; got != c.it {
