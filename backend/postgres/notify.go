@@ -346,7 +346,7 @@ func (db *DB) RepublishLost(ctx context.Context, olderThan time.Duration) (int, 
 	tag, err := db.Pool.Exec(ctx, `INSERT INTO outbox (facility_id, notification_id)
 		SELECT n.facility_id, n.id FROM notifications n
 		WHERE n.created_at > now() - interval '1 day'
-		  AND EXISTS (SELECT 1 FROM alerts a WHERE a.facility_id = n.facility_id AND a.id = n.alert_id AND a.resolved_at IS NULL)
+		  AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.facility_id = n.facility_id AND a.id = n.alert_id AND a.resolved_at IS NOT NULL)
 		  AND EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id)
 		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.facility_id = n.facility_id AND o.notification_id = n.id
 		      AND (o.published_at IS NULL OR o.published_at > now() - $1::interval))
