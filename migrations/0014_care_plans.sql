@@ -32,6 +32,8 @@ CREATE TABLE care_plan_versions (
     UNIQUE (facility_id, resident_id, version_no),
     -- Lets children name (version, resident) and so never cross residents.
     UNIQUE (facility_id, id, resident_id),
+    -- Lets an activation name (version, the version it was based on).
+    UNIQUE (facility_id, id, based_on),
     FOREIGN KEY (facility_id, resident_id) REFERENCES residents (facility_id, id),
     FOREIGN KEY (facility_id, based_on, resident_id) REFERENCES care_plan_versions (facility_id, id, resident_id),
     FOREIGN KEY (facility_id, recorded_by) REFERENCES staff (facility_id, id)
@@ -72,6 +74,12 @@ CREATE TABLE care_plan_interventions (
     facility_id uuid       NOT NULL,
     id          uuid       NOT NULL,
     version_id  uuid       NOT NULL,
+    resident_id uuid       NOT NULL,
+    -- The same intervention across versions: its own id for a new one, the
+    -- line of the one it continues otherwise (the foreign key below checks
+    -- it). Care tasks are ticked per line, so a task ticked just before a
+    -- new version came into force stays ticked in the new version.
+    line_id     uuid       NOT NULL,
     goal_id     uuid       NOT NULL,
     ordinal     smallint   NOT NULL CHECK (ordinal BETWEEN 1 AND 50),
     kind        text       NOT NULL CHECK (kind IN ('repositioning', 'hydration', 'hygiene', 'mobilisation', 'meal',
@@ -91,8 +99,13 @@ CREATE TABLE care_plan_interventions (
     continues   uuid,
     PRIMARY KEY (facility_id, id),
     UNIQUE (facility_id, version_id, goal_id, ordinal),
+    UNIQUE (facility_id, id, resident_id),
+    UNIQUE (facility_id, id, resident_id, line_id),
     FOREIGN KEY (facility_id, goal_id, version_id) REFERENCES care_plan_goals (facility_id, id, version_id),
-    FOREIGN KEY (facility_id, continues) REFERENCES care_plan_interventions (facility_id, id),
+    FOREIGN KEY (facility_id, version_id, resident_id) REFERENCES care_plan_versions (facility_id, id, resident_id),
+    FOREIGN KEY (facility_id, continues, resident_id, line_id)
+        REFERENCES care_plan_interventions (facility_id, id, resident_id, line_id),
+    CHECK (continues IS NOT NULL OR line_id = id),
     CHECK (role IN ('oss', 'nurse') OR cardinality(times) = 0),
     CHECK (kind <> 'rehab' OR role = 'therapist')
 );
@@ -130,6 +143,31 @@ CREATE TABLE care_plan_activations (
 );
 CREATE UNIQUE INDEX care_plan_activations_one_successor
     ON care_plan_activations (facility_id, resident_id, previous_version_id) NULLS NOT DISTINCT;
+
+-- An activation follows the version its draft was based on, and comes
+-- after it: the periods in force never overlap.
+CREATE FUNCTION care_plan_activation_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    base uuid;
+    prev timestamptz;
+BEGIN
+    SELECT based_on INTO base FROM care_plan_versions WHERE facility_id = NEW.facility_id AND id = NEW.version_id;
+    IF NEW.previous_version_id IS DISTINCT FROM base THEN
+        RAISE EXCEPTION 'care plan version % was drafted on %, not on %', NEW.version_id, base, NEW.previous_version_id
+            USING ERRCODE = '23514';
+    END IF;
+    IF NEW.previous_version_id IS NOT NULL THEN
+        SELECT activated_at INTO prev FROM care_plan_activations
+         WHERE facility_id = NEW.facility_id AND version_id = NEW.previous_version_id;
+        IF NEW.activated_at <= prev THEN
+            RAISE EXCEPTION 'care plan version % cannot come into force before the version it replaces', NEW.version_id
+                USING ERRCODE = '23514';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER care_plan_activations_check BEFORE INSERT ON care_plan_activations
+    FOR EACH ROW EXECUTE FUNCTION care_plan_activation_check();
 CREATE INDEX care_plan_activations_by_resident ON care_plan_activations (facility_id, resident_id, activated_at DESC);
 
 CREATE TABLE care_task_records (
@@ -137,6 +175,8 @@ CREATE TABLE care_task_records (
     id              uuid        NOT NULL,
     resident_id     uuid        NOT NULL,
     intervention_id uuid        NOT NULL,
+    -- The intervention's line: a task is one per (line, due time).
+    line_id         uuid        NOT NULL,
     due_at          timestamptz NOT NULL,
     attempt         smallint    NOT NULL DEFAULT 1 CHECK (attempt BETWEEN 1 AND 20),
     outcome         text        NOT NULL CHECK (outcome IN ('done', 'not_done')),
@@ -153,15 +193,33 @@ CREATE TABLE care_task_records (
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     device_id       uuid,
     PRIMARY KEY (facility_id, id),
-    UNIQUE (facility_id, intervention_id, due_at, attempt),
+    UNIQUE (facility_id, line_id, due_at, attempt),
     FOREIGN KEY (facility_id, resident_id) REFERENCES residents (facility_id, id),
-    FOREIGN KEY (facility_id, intervention_id) REFERENCES care_plan_interventions (facility_id, id),
+    -- The record's resident and line are its intervention's.
+    FOREIGN KEY (facility_id, intervention_id, resident_id, line_id)
+        REFERENCES care_plan_interventions (facility_id, id, resident_id, line_id),
     FOREIGN KEY (facility_id, recorded_by) REFERENCES staff (facility_id, id),
     CHECK (outcome <> 'not_done' OR reason_code IS NOT NULL),
     CHECK (outcome <> 'done' OR reason_code IS NULL),
     CHECK (reason_code IS DISTINCT FROM 'other' OR length(reason) >= 3)
 );
 CREATE INDEX care_task_records_by_resident ON care_task_records (facility_id, resident_id, due_at DESC);
+
+-- One live record per task: a further attempt only when every earlier one
+-- was entered in error (the unique key stops two of the same attempt).
+CREATE FUNCTION care_task_attempt_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(*) FROM care_task_records r
+         WHERE r.facility_id = NEW.facility_id AND r.line_id = NEW.line_id AND r.due_at = NEW.due_at
+           AND r.attempt < NEW.attempt
+           AND EXISTS (SELECT 1 FROM care_task_corrections c WHERE c.facility_id = r.facility_id AND c.record_id = r.id))
+       <> NEW.attempt - 1 THEN
+        RAISE EXCEPTION 'care task % at % already has a live record', NEW.line_id, NEW.due_at USING ERRCODE = '23505';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER care_task_records_attempt BEFORE INSERT ON care_task_records
+    FOR EACH ROW EXECUTE FUNCTION care_task_attempt_check();
 
 CREATE TABLE care_task_corrections (
     facility_id uuid        NOT NULL,
@@ -176,9 +234,10 @@ CREATE TABLE care_task_corrections (
     FOREIGN KEY (facility_id, recorded_by) REFERENCES staff (facility_id, id)
 );
 
--- Rehab plans carry out a PAI's therapist interventions.
-ALTER TABLE rehab_plans ADD FOREIGN KEY (facility_id, care_plan_intervention_id)
-    REFERENCES care_plan_interventions (facility_id, id);
+-- Rehab plans carry out a PAI's therapist interventions, of the same
+-- resident.
+ALTER TABLE rehab_plans ADD FOREIGN KEY (facility_id, care_plan_intervention_id, resident_id)
+    REFERENCES care_plan_interventions (facility_id, id, resident_id);
 
 DO $$
 DECLARE t text;

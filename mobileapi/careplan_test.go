@@ -81,12 +81,13 @@ func (e *env) mxCarePlan(tg target) (version uuid.UUID, reposition, check, meal,
 			[]any{tg.facility, problem, version}},
 		{`INSERT INTO care_plan_goals (facility_id, id, version_id, problem_ref, ordinal, description, measure, target_date)
 			VALUES ($1, $2, $3, $4, 1, 'Cute integra', 'nessuna lesione', current_date + 30)`, []any{tg.facility, goal, version, problem}},
-		{`INSERT INTO care_plan_interventions (facility_id, id, version_id, goal_id, ordinal, kind, description, role, times)
-			VALUES ($1, $2, $4, $5, 1, 'repositioning', 'Riposizionamento', 'oss', $6::text[]::time[]),
-			       ($1, $3, $4, $5, 2, 'monitoring', 'Controllo', 'nurse', $6::text[]::time[]),
-			       ($1, $7, $4, $5, 3, 'meal', 'Spuntino', 'oss', $6::text[]::time[]),
-			       ($1, $8, $4, $5, 4, 'rehab', 'Mobilizzazione', 'therapist', '{}')`,
-			[]any{tg.facility, reposition, check, version, goal, hours, meal, rehabIv}},
+		{`INSERT INTO care_plan_interventions (facility_id, id, line_id, version_id, resident_id, goal_id, ordinal, kind, description,
+				role, times)
+			VALUES ($1, $2, $2, $4, $9, $5, 1, 'repositioning', 'Riposizionamento', 'oss', $6::text[]::time[]),
+			       ($1, $3, $3, $4, $9, $5, 2, 'monitoring', 'Controllo', 'nurse', $6::text[]::time[]),
+			       ($1, $7, $7, $4, $9, $5, 3, 'meal', 'Spuntino', 'oss', $6::text[]::time[]),
+			       ($1, $8, $8, $4, $9, $5, 4, 'rehab', 'Mobilizzazione', 'therapist', '{}')`,
+			[]any{tg.facility, reposition, check, version, goal, hours, meal, rehabIv, tg.resident}},
 		{`INSERT INTO care_plan_signatures (facility_id, version_id, staff_id, profession, signed_at)
 			VALUES ($1, $2, $3, 'nursing', now() - interval '2 days'), ($1, $2, $4, 'medical', now() - interval '1 day')`,
 			[]any{tg.facility, version, nurse, doctor}},
@@ -124,7 +125,7 @@ func (e *env) mxCareTask(tg target) uuid.UUID {
 	_, iv, _, _, _ := e.mxCarePlan(tg)
 	id := uuid.New()
 	if _, err := e.db.Pool.Exec(context.Background(), `INSERT INTO care_task_records (facility_id, id, resident_id, intervention_id,
-			due_at, outcome, recorded_by) VALUES ($1, $2, $3, $4, date_trunc('hour', now()) - interval '1 hour', 'done', $5)`,
+			line_id, due_at, outcome, recorded_by) VALUES ($1, $2, $3, $4, $4, date_trunc('hour', now()) - interval '1 hour', 'done', $5)`,
 		tg.facility, id, tg.resident, iv, e.mxStaff(tg, "oss", true)); err != nil {
 		e.t.Fatalf("care task: %v", err)
 	}
@@ -471,5 +472,136 @@ func TestCarePlanShowsAssessmentProposals(t *testing.T) {
 	e.mxCarePlan(tg)
 	if p := proposals(); !p["repositioning_2h"] {
 		t.Fatalf("with repositioning in force: %v", p)
+	}
+}
+
+// A task ticked just before a new version came into force stays ticked
+// when the new version continues the same intervention; a signature
+// retried after the version came into force answers as the first.
+func TestCareTaskSurvivesANewVersion(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.newTarget(own)
+	nurse, doctor, oss := e.login("alt.nurse.x"), e.login("alt.doctor"), e.login("alt.oss.x")
+	v1, repo, check, meal, _ := e.mxCarePlan(tg)
+	next := hourTask(repo, 1, map[string]any{"position": "supine"})
+	if r := e.tick(oss, uuid.NewString(), next); r.Status != 201 {
+		t.Fatalf("early tick: %d %s", r.Status, r.Body)
+	}
+	body := carePlanBody(v1.String())
+	ivs := body["problems"].([]any)[0].(map[string]any)["goals"].([]any)[0].(map[string]any)["interventions"].([]any)
+	hourly := ivs[0].(map[string]any)
+	hourly["every_hours"], hourly["continues"] = 1, repo.String()
+	r := e.proposeCarePlan(nurse, tg.resident, uuid.NewString(), body)
+	if r.Status != 201 {
+		t.Fatalf("v2: %d %s", r.Status, r.Body)
+	}
+	v2 := r.json(t)["id"].(string)
+	var repo2 string
+	for _, x := range r.json(t)["problems"].([]any)[0].(map[string]any)["goals"].([]any)[0].(map[string]any)["interventions"].([]any) {
+		if m := x.(map[string]any); m["kind"] == "repositioning" {
+			repo2 = m["id"].(string)
+			if m["line_id"] != repo.String() {
+				t.Fatalf("continues the line: %v", m)
+			}
+		}
+	}
+	first := e.signCarePlan(doctor, v2)
+	if first.Status != 200 || first.json(t)["status"] != "in_force" {
+		t.Fatalf("v2 in force: %d %s", first.Status, first.Body)
+	}
+	if again := e.signCarePlan(doctor, v2); again.Status != 200 || again.json(t)["status"] != "in_force" {
+		t.Fatalf("retried signature: %d %s", again.Status, again.Body)
+	}
+	due := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	l := e.do(req{method: "GET", path: "/v1/residents/" + tg.resident.String() + "/care-tasks?from=" + due.Format(time.RFC3339) +
+		"&to=" + due.Add(time.Minute).Format(time.RFC3339), token: oss})
+	found := false
+	for _, x := range l.json(t)["tasks"].([]any) {
+		m := x.(map[string]any)
+		if m["intervention_id"] == repo2 {
+			found = true
+			if m["state"] != "done" || m["record"] == nil {
+				t.Fatalf("the early tick is lost under v2: %v", m)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no v2 repositioning task at %s: %s", due, l.Body)
+	}
+	v2repo, _ := uuid.Parse(repo2)
+	if r := e.tick(oss, uuid.NewString(), hourTask(v2repo, 1, nil)); r.Status != 409 || r.code() != "care_task.already_recorded" {
+		t.Fatalf("ticked twice across versions: %d %s", r.Status, r.Body)
+	}
+	// v1's own tasks after v2 came into force are not tasks any more.
+	if r := e.tick(oss, uuid.NewString(), hourTask(meal, 1, map[string]any{"intake_pct": 50})); r.Status != 422 {
+		t.Fatalf("superseded intervention ticked: %d %s", r.Status, r.Body)
+	}
+	// An OSS cannot reopen a nurse's task; back-dating is bounded.
+	rec := e.tick(nurse, uuid.NewString(), hourTask(check, -3, nil))
+	if rec.Status != 201 {
+		t.Fatalf("nurse tick: %d %s", rec.Status, rec.Body)
+	}
+	path := "/v1/care-tasks/" + rec.json(t)["id"].(string) + "/entered-in-error"
+	if r := e.do(req{method: "POST", path: path, token: oss, body: map[string]any{"reason": "non era lei"}}); r.Status != 403 ||
+		r.code() != "care_task.wrong_role" {
+		t.Fatalf("OSS reopens a nurse task: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(req{method: "POST", path: path, token: nurse, body: map[string]any{"reason": "éééé"}}); r.Status != 400 ||
+		r.code() != "correction.reason_required" {
+		t.Fatalf("short accented reason: %d %s", r.Status, r.Body)
+	}
+	if r := e.tick(nurse, uuid.NewString(), hourTask(check, -30, nil)); r.Status != 400 || r.code() != "care_task.too_old" {
+		t.Fatalf("back-dated 30 hours: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(req{method: "GET", path: "/v1/wards/" + tg.ward.String() + "/care-tasks?from=9999-12-31T02:00:00-23:00&to=9999-12-31T03:00:00-23:00",
+		token: oss}); r.Status != 400 {
+		t.Fatalf("year 10000: %d %s", r.Status, r.Body)
+	}
+}
+
+// The database refuses what the service never does: a second live record
+// of a task, an activation out of its draft's order, a record for another
+// resident.
+func TestCarePlanInvariantsInTheDatabase(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.newTarget(own)
+	other := e.newTarget(own)
+	v1, repo, _, _, _ := e.mxCarePlan(tg)
+	ctx := context.Background()
+	oss := e.mxStaff(tg, "oss", true)
+	ins := func(id, resident uuid.UUID, attempt int) error {
+		_, err := e.db.Pool.Exec(ctx, `INSERT INTO care_task_records (facility_id, id, resident_id, intervention_id, line_id, due_at,
+				attempt, outcome, recorded_by) VALUES ($1, $2, $3, $4, $4, date_trunc('hour', now()), $5, 'done', $6)`,
+			tg.facility, id, resident, repo, attempt, oss)
+		return err
+	}
+	first := uuid.New()
+	if err := ins(first, tg.resident, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := ins(uuid.New(), tg.resident, 2); err == nil {
+		t.Fatal("a second live record of one task")
+	}
+	if err := ins(uuid.New(), other.resident, 3); err == nil {
+		t.Fatal("a record for another resident than the intervention's")
+	}
+	if _, err := e.db.Pool.Exec(ctx, `INSERT INTO care_task_corrections (facility_id, id, record_id, reason, recorded_by)
+		VALUES ($1, $2, $3, 'ospite sbagliato', $4)`, tg.facility, uuid.New(), first, oss); err != nil {
+		t.Fatal(err)
+	}
+	if err := ins(uuid.New(), tg.resident, 2); err != nil {
+		t.Fatalf("attempt 2 after a correction: %v", err)
+	}
+	// A draft based on nothing cannot follow v1.
+	draft := uuid.New()
+	if _, err := e.db.Pool.Exec(ctx, `INSERT INTO care_plan_versions (facility_id, id, resident_id, version_no, review_date, recorded_by)
+		VALUES ($1, $2, $3, 2, current_date + 30, $4)`, tg.facility, draft, tg.resident, oss); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, `INSERT INTO care_plan_activations (facility_id, resident_id, version_id, previous_version_id)
+		VALUES ($1, $2, $3, $4)`, tg.facility, tg.resident, draft, v1); err == nil {
+		t.Fatal("activated a draft that was not based on the version in force")
 	}
 }

@@ -82,13 +82,19 @@ func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
+	bad := backend.Invalid("request.invalid_query", name, "an RFC 3339 time or a YYYY-MM-DD date, years 1900 to 2999")
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		if t, err = time.Parse("2006-01-02", v); err != nil {
+			return time.Time{}, bad
+		}
 	}
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, nil
+	// A year far outside any clinical record cannot be answered (and once
+	// shifted to UTC may not even be writable as JSON).
+	if y := t.UTC().Year(); y < 1900 || y > 2999 {
+		return time.Time{}, bad
 	}
-	return time.Time{}, backend.Invalid("request.invalid_query", name, "an RFC 3339 time or a YYYY-MM-DD date")
+	return t, nil
 }
 
 // Date is a calendar date in JSON as "YYYY-MM-DD".

@@ -146,7 +146,10 @@ type VersionRequest struct {
 
 // Intervention of a version.
 type Intervention struct {
-	ID          uuid.UUID  `json:"id"`
+	ID uuid.UUID `json:"id"`
+	// LineID is the same intervention across versions (its own id, or the
+	// line of the one it continues): tasks are ticked per line.
+	LineID      uuid.UUID  `json:"line_id"`
 	Ordinal     int        `json:"ordinal"`
 	Kind        Kind       `json:"kind"`
 	Description string     `json:"description"`
@@ -217,8 +220,14 @@ func (v Version) ReviewDue(today string) bool { return v.ReviewDate <= today }
 
 func invalid(code, field, why string) error { return backend.Invalid(code, field, why) }
 
+// textOK checks a text's length in characters, as the database's CHECKs
+// count them.
 func textOK(s string, min, max int) bool {
-	return utf8.ValidString(s) && utf8.RuneCountInString(s) >= min && len(s) <= max && !strings.ContainsRune(s, 0)
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return false
+	}
+	n := utf8.RuneCountInString(s)
+	return n >= min && n <= max
 }
 
 // Validate checks a proposed version against today (facility date,
@@ -375,7 +384,9 @@ func formatHM(m int) string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// Build turns a validated request into a version's content with new ids.
+// Build turns a validated request into a version's content with new ids;
+// each intervention starts its own line (Propose sets the line of one that
+// continues another).
 func (r *VersionRequest) Build(newID func() uuid.UUID) []Problem {
 	out := make([]Problem, 0, len(r.Problems))
 	for i, pr := range r.Problems {
@@ -387,7 +398,8 @@ func (r *VersionRequest) Build(newID func() uuid.UUID) []Problem {
 				if times == nil {
 					times = []string{}
 				}
-				g.Interventions = append(g.Interventions, Intervention{ID: newID(), Ordinal: k + 1, Kind: ir.Kind,
+				id := newID()
+				g.Interventions = append(g.Interventions, Intervention{ID: id, LineID: id, Ordinal: k + 1, Kind: ir.Kind,
 					Description: ir.Description, Role: ir.Role, Times: times, Weekdays: ir.Weekdays, Continues: ir.Continues})
 			}
 			p.Goals = append(p.Goals, g)

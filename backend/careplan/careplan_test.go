@@ -83,6 +83,22 @@ func TestExpandAcrossDaylightSavingChanges(t *testing.T) {
 	}
 }
 
+// The fall-back night's repeated hour is taken at its first occurrence:
+// 02:00 on 25 October 2026 is 02:00 CEST (00:00 UTC), not 02:00 CET.
+func TestFallBackTakesTheFirstOccurrence(t *testing.T) {
+	loc := rome(t)
+	two := iv(Repositioning, RoleOSS, "02:00")
+	p := []Period{{From: time.Date(2026, 1, 1, 0, 0, 0, 0, loc), Interventions: []Intervention{two}}}
+	day := time.Date(2026, 10, 25, 0, 0, 0, 0, loc)
+	tasks := Expand(p, day, day.AddDate(0, 0, 1), loc)
+	if len(tasks) != 1 || !tasks[0].DueAt.Equal(time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("02:00 on the fall-back night: %v", tasks)
+	}
+	if Occurs(p[0], two, time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC), loc) {
+		t.Fatal("02:00 CET is not a second occurrence")
+	}
+}
+
 func TestWeekdaysLimitTasks(t *testing.T) {
 	loc := rome(t)
 	bath := iv(Hygiene, RoleOSS, "09:00")

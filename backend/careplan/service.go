@@ -58,9 +58,9 @@ type Store interface {
 	// LatestResults lists the resident's latest valid result of each
 	// scale, newest first.
 	LatestResults(ctx context.Context, facility, resident uuid.UUID) ([]Result, error)
-	// Records lists the task records of interventions due in [from, to),
+	// Records lists the task records of lines due in [from, to),
 	// corrections filled.
-	Records(ctx context.Context, facility uuid.UUID, interventions []uuid.UUID, from, to time.Time) ([]Record, error)
+	Records(ctx context.Context, facility uuid.UUID, lines []uuid.UUID, from, to time.Time) ([]Record, error)
 	AppendAudit(ctx context.Context, events ...audit.Event) error
 	Tx(ctx context.Context, actor *backend.Actor, fn func(Tx) error) error
 }
@@ -69,14 +69,17 @@ type Store interface {
 type Tx interface {
 	LockKey(ctx context.Context, facility, staff, key uuid.UUID) (*StoredResponse, error)
 	SaveResponse(ctx context.Context, facility, staff, key uuid.UUID, r StoredResponse) error
-	// LockPlan serialises changes to one resident's plan.
+	// LockPlan serialises changes to one resident's plan (exclusive);
+	// LockPlanShared lets ticks run side by side but not beside a change.
 	LockPlan(ctx context.Context, facility, resident uuid.UUID) error
+	LockPlanShared(ctx context.Context, facility, resident uuid.UUID) error
 	// InForce is the version in force for the resident, or nil.
 	InForce(ctx context.Context, facility, resident uuid.UUID) (*uuid.UUID, error)
 	NextVersionNo(ctx context.Context, facility, resident uuid.UUID) (int, error)
 	// Refs returns which of problems are problem-list entries of the
-	// resident and which of interventions belong to version basedOn.
-	Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, interventions []uuid.UUID) (okProblems, okInterventions []uuid.UUID, err error)
+	// resident, and the line of each of interventions that belongs to
+	// version basedOn.
+	Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, interventions []uuid.UUID) (okProblems []uuid.UUID, lines map[uuid.UUID]uuid.UUID, err error)
 	InsertVersion(ctx context.Context, facility uuid.UUID, v *Version) error
 	// Version reads one version whole.
 	Version(ctx context.Context, facility, id uuid.UUID) (Version, error)
@@ -87,8 +90,9 @@ type Tx interface {
 	// Intervention reads an intervention with the period in which its
 	// version was (or is) in force; not in force ever: From zero.
 	Intervention(ctx context.Context, facility, id uuid.UUID) (Intervention, Period, error)
-	// TaskRecords reads and locks the records of one task.
-	TaskRecords(ctx context.Context, facility, intervention uuid.UUID, due time.Time) ([]Record, error)
+	// TaskRecords reads and locks the records of one task (a line at a
+	// due time).
+	TaskRecords(ctx context.Context, facility, line uuid.UUID, due time.Time) ([]Record, error)
 	InsertRecord(ctx context.Context, facility uuid.UUID, r *Record, device uuid.UUID) error
 	// Record reads and locks one record with its correction.
 	Record(ctx context.Context, facility, id uuid.UUID) (Record, error)
@@ -233,7 +237,8 @@ func sameID(a, b *uuid.UUID) bool {
 }
 
 // checkRefs refuses problem-list links to another resident's problems and
-// "continues" links outside the version the draft is based on.
+// "continues" links outside the version the draft is based on, and sets
+// the line of each intervention that continues another.
 func (s *Service) checkRefs(ctx context.Context, tx Tx, facility, resident uuid.UUID, basedOn *uuid.UUID, problems []Problem) error {
 	var pids, ivs []uuid.UUID
 	for _, p := range problems {
@@ -249,7 +254,7 @@ func (s *Service) checkRefs(ctx context.Context, tx Tx, facility, resident uuid.
 	if len(pids) == 0 && len(ivs) == 0 {
 		return nil
 	}
-	okP, okI, err := tx.Refs(ctx, facility, resident, basedOn, pids, ivs)
+	okP, lines, err := tx.Refs(ctx, facility, resident, basedOn, pids, ivs)
 	if err != nil {
 		return err
 	}
@@ -261,10 +266,21 @@ func (s *Service) checkRefs(ctx context.Context, tx Tx, facility, resident uuid.
 		}
 	}
 	for _, id := range ivs {
-		if !slices.Contains(okI, id) {
+		if _, ok := lines[id]; !ok {
 			return &backend.Error{Kind: backend.KindUnprocessable, Code: "care_plan.invalid_continues",
 				Detail: "continues: an intervention of the version this draft is based on",
 				Fields: map[string]string{"continues": "an intervention of the version this draft is based on"}}
+		}
+	}
+	// An intervention that continues another carries on its line.
+	for pi := range problems {
+		for gi := range problems[pi].Goals {
+			for ii := range problems[pi].Goals[gi].Interventions {
+				iv := &problems[pi].Goals[gi].Interventions[ii]
+				if iv.Continues != nil {
+					iv.LineID = lines[*iv.Continues]
+				}
+			}
 		}
 	}
 	return nil
@@ -301,6 +317,11 @@ func (s *Service) Sign(ctx context.Context, a *backend.Actor, id uuid.UUID) (Ver
 		}
 		if v, err = tx.Version(ctx, a.FacilityID, id); err != nil {
 			return err
+		}
+		// A retried signature (its answer lost) is answered as the first,
+		// whatever the version's status since.
+		if slices.ContainsFunc(v.Signatures, func(s Signature) bool { return s.StaffID == a.StaffID }) {
+			return nil
 		}
 		switch v.Status {
 		case StatusInForce, StatusSuperseded:
@@ -471,15 +492,15 @@ func (s *Service) tasks(ctx context.Context, a *backend.Actor, ward, resident uu
 		return TaskList{}, err
 	}
 	tasks := Expand(periods, from, to, loc)
-	var ivs []uuid.UUID
+	var lines []uuid.UUID
 	for _, t := range tasks {
-		if !slices.Contains(ivs, t.InterventionID) {
-			ivs = append(ivs, t.InterventionID)
+		if !slices.Contains(lines, t.LineID) {
+			lines = append(lines, t.LineID)
 		}
 	}
 	var records []Record
-	if len(ivs) > 0 {
-		if records, err = s.Store.Records(ctx, a.FacilityID, ivs, from, to); err != nil {
+	if len(lines) > 0 {
+		if records, err = s.Store.Records(ctx, a.FacilityID, lines, from, to); err != nil {
 			return TaskList{}, err
 		}
 	}
@@ -593,7 +614,7 @@ func (s *Service) RecordTask(ctx context.Context, a *backend.Actor, key uuid.UUI
 	if !Occurs(p, iv, req.DueAt, loc) {
 		return Record{}, false, errNoTask()
 	}
-	rec := Record{ID: uuid.New(), ResidentID: p.ResidentID, InterventionID: iv.ID, Kind: iv.Kind, DueAt: req.DueAt,
+	rec := Record{ID: uuid.New(), ResidentID: p.ResidentID, InterventionID: iv.ID, LineID: iv.LineID, Kind: iv.Kind, DueAt: req.DueAt,
 		Outcome: req.Outcome, ReasonCode: req.ReasonCode, Reason: req.Reason, IntakePct: req.IntakePct, FluidML: req.FluidML,
 		Position: req.Position, Notes: req.Notes, Late: now.After(req.DueAt.Add(LateAfter)), RecordedBy: a.StaffID, RecordedAt: now}
 	var replay bool
@@ -610,7 +631,18 @@ func (s *Service) RecordTask(ctx context.Context, a *backend.Actor, key uuid.UUI
 			replay = true
 			return json.Unmarshal(stored.Body, &rec)
 		}
-		prev, err := tx.TaskRecords(ctx, a.FacilityID, iv.ID, req.DueAt)
+		// No version may come into force between the check above and the
+		// write: read the task's period again under the plan's lock.
+		if err := tx.LockPlanShared(ctx, a.FacilityID, p.ResidentID); err != nil {
+			return err
+		}
+		if _, p, err := tx.Intervention(ctx, a.FacilityID, iv.ID); err != nil || !Occurs(p, iv, req.DueAt, loc) {
+			if err != nil && !backend.IsKind(err, backend.KindNotFound) {
+				return err
+			}
+			return errNoTask()
+		}
+		prev, err := tx.TaskRecords(ctx, a.FacilityID, iv.LineID, req.DueAt)
 		if err != nil {
 			return err
 		}
@@ -653,14 +685,18 @@ func alreadyRecorded(r Record) error {
 // whoever may record care on the resident.
 func (s *Service) EnteredInError(ctx context.Context, a *backend.Actor, id uuid.UUID, reason string) (Record, error) {
 	reason = strings.TrimSpace(reason)
-	if len(reason) < 5 || !textOK(reason, 0, 500) {
+	if !textOK(reason, 5, 500) {
 		return Record{}, invalid("correction.reason_required", "reason", "say what was wrong (at least 5 characters)")
 	}
 	notFound := backend.E(backend.KindNotFound, "care_task.not_found")
 	var rec Record
+	var iv Intervention
 	err := s.Store.Tx(ctx, nil, func(tx Tx) error {
 		var err error
-		rec, err = tx.Record(ctx, a.FacilityID, id)
+		if rec, err = tx.Record(ctx, a.FacilityID, id); err != nil {
+			return err
+		}
+		iv, _, err = tx.Intervention(ctx, a.FacilityID, rec.InterventionID)
 		return err
 	})
 	if backend.IsKind(err, backend.KindNotFound) {
@@ -674,6 +710,11 @@ func (s *Service) EnteredInError(ctx context.Context, a *backend.Actor, id uuid.
 			return Record{}, notFound
 		}
 		return Record{}, err
+	}
+	// Reopening a task is for those who may tick it.
+	if !MayTick(a, iv.Role) {
+		return Record{}, s.denied(ctx, a, access.RecordCare, "care_task", id, rec.ResidentID,
+			backend.E(backend.KindForbidden, "care_task.wrong_role", "this task is carried out by a "+string(iv.Role)))
 	}
 	already := backend.E(backend.KindConflict, "care_task.already_corrected", "this record is already marked entered in error")
 	err = s.Store.Tx(ctx, a, func(tx Tx) error {

@@ -2,6 +2,7 @@ package careplan
 
 import (
 	"slices"
+	"unicode/utf8"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ const (
 	OpenBefore = 60 * time.Minute
 	// MaxTaskPeriod bounds a task list's period.
 	MaxTaskPeriod = 48 * time.Hour
+	// MaxBackdate is how long after its due time a task can still be
+	// ticked: the shift after next has no first-hand knowledge of it.
+	MaxBackdate = 24 * time.Hour
 )
 
 // Task states.
@@ -50,6 +54,7 @@ type Task struct {
 	ResidentID     uuid.UUID `json:"resident_id"`
 	VersionID      uuid.UUID `json:"care_plan_version_id"`
 	InterventionID uuid.UUID `json:"intervention_id"`
+	LineID         uuid.UUID `json:"line_id"`
 	Kind           Kind      `json:"kind"`
 	Description    string    `json:"description"`
 	Role           Role      `json:"role"`
@@ -71,6 +76,7 @@ type Record struct {
 	ID             uuid.UUID   `json:"id"`
 	ResidentID     uuid.UUID   `json:"resident_id"`
 	InterventionID uuid.UUID   `json:"intervention_id"`
+	LineID         uuid.UUID   `json:"line_id"`
 	Kind           Kind        `json:"kind"`
 	DueAt          time.Time   `json:"due_at"`
 	Attempt        int         `json:"attempt"`
@@ -113,6 +119,9 @@ func (r *RecordRequest) Validate(kind Kind, now time.Time) error {
 	if r.DueAt.After(now.Add(OpenBefore)) {
 		return invalid("care_task.too_early", "due_at", "a task can be ticked from one hour before it is due")
 	}
+	if r.DueAt.Before(now.Add(-MaxBackdate)) {
+		return invalid("care_task.too_old", "due_at", "a task can be ticked up to 24 hours after it was due; write a diary entry instead")
+	}
 	r.Reason, r.Notes = strings.TrimSpace(r.Reason), strings.TrimSpace(r.Notes)
 	if !textOK(r.Reason, 0, 500) {
 		return invalid("care_task.invalid_text", "reason", "at most 500 characters")
@@ -132,7 +141,7 @@ func (r *RecordRequest) Validate(kind Kind, now time.Time) error {
 		if r.ReasonCode == nil || !slices.Contains(ReasonCodes, *r.ReasonCode) {
 			return invalid("care_task.reason_required", "reason_code", "why it was not done: "+strings.Join(ReasonCodes, ", "))
 		}
-		if *r.ReasonCode == "other" && len(r.Reason) < 3 {
+		if *r.ReasonCode == "other" && utf8.RuneCountInString(r.Reason) < 3 {
 			return invalid("care_task.reason_required", "reason", "say why (at least 3 characters)")
 		}
 		if r.IntakePct != nil || r.FluidML != nil || r.Position != nil {
@@ -190,7 +199,8 @@ func (i Intervention) Generates() bool {
 // occurrences lists an intervention's due times on the local calendar day
 // of date in loc. A time that does not exist that day (the spring-forward
 // gap) moves to the first instant after it; a time that exists twice (the
-// fall-back hour) occurs once.
+// fall-back hour) occurs once, at its first occurrence. Times are wall
+// times: on the fall-back night an every-2-hours plan has one 3-hour gap.
 func (i Intervention) occurrences(date time.Time, loc *time.Location) []time.Time {
 	wd := int(date.Weekday())
 	if wd == 0 {
@@ -206,6 +216,11 @@ func (i Intervention) occurrences(date time.Time, loc *time.Location) []time.Tim
 			continue
 		}
 		t := time.Date(date.Year(), date.Month(), date.Day(), m/60, m%60, 0, 0, loc).UTC()
+		// A wall time that occurs twice (fall back) is taken at its first
+		// occurrence, whichever Go's time.Date picked.
+		if e := t.Add(-time.Hour); e.In(loc).Hour() == m/60 && e.In(loc).Minute() == m%60 && e.In(loc).Day() == date.Day() {
+			t = e
+		}
 		if !slices.ContainsFunc(out, t.Equal) {
 			out = append(out, t)
 		}
@@ -241,7 +256,7 @@ func Expand(periods []Period, from, to time.Time, loc *time.Location) []Task {
 						continue
 					}
 					out = append(out, Task{ResidentID: p.ResidentID, VersionID: p.VersionID, InterventionID: iv.ID,
-						Kind: iv.Kind, Description: iv.Description, Role: iv.Role, DueAt: at})
+						LineID: iv.LineID, Kind: iv.Kind, Description: iv.Description, Role: iv.Role, DueAt: at})
 				}
 			}
 		}
@@ -271,23 +286,24 @@ func Occurs(p Period, iv Intervention, at time.Time, loc *time.Location) bool {
 }
 
 // Judge fills each task's state and live record at now. records are the
-// records of the tasks' interventions; records entered in error are
-// ignored (they reopen the task).
+// records of the tasks' lines (a record made under an earlier version of
+// the same intervention counts); records entered in error are ignored
+// (they reopen the task).
 func Judge(tasks []Task, records []Record, now time.Time) {
 	type key struct {
-		iv uuid.UUID
-		at int64
+		line uuid.UUID
+		at   int64
 	}
 	live := map[key]*Record{}
 	for i := range records {
 		r := &records[i]
 		if r.EnteredInError == nil {
-			live[key{r.InterventionID, r.DueAt.UnixMicro()}] = r
+			live[key{r.LineID, r.DueAt.UnixMicro()}] = r
 		}
 	}
 	for i := range tasks {
 		t := &tasks[i]
-		if r := live[key{t.InterventionID, t.DueAt.UnixMicro()}]; r != nil {
+		if r := live[key{t.LineID, t.DueAt.UnixMicro()}]; r != nil {
 			t.Record, t.State = r, r.Outcome
 			continue
 		}

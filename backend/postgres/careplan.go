@@ -184,7 +184,7 @@ type ivOwner struct{ version, goal uuid.UUID }
 // interventions reads the interventions of versions (only those with
 // times when generating), in order, with their goal ids.
 func interventions(ctx context.Context, q querier, facility uuid.UUID, versions []uuid.UUID, generating bool) ([]careplan.Intervention, []ivOwner, error) {
-	rows, err := q.Query(ctx, `SELECT i.id, i.version_id, i.goal_id, i.ordinal, i.kind, i.description, i.role,
+	rows, err := q.Query(ctx, `SELECT i.id, i.line_id, i.version_id, i.goal_id, i.ordinal, i.kind, i.description, i.role,
 			coalesce((SELECT array_agg(to_char(t, 'HH24:MI') ORDER BY t) FROM unnest(i.times) t), '{}'),
 			i.weekdays::int[], i.continues,
 			coalesce((SELECT array_agg(rp.id ORDER BY rp.recorded_at) FROM rehab_plans rp
@@ -202,7 +202,7 @@ func interventions(ctx context.Context, q querier, facility uuid.UUID, versions 
 		var iv careplan.Intervention
 		var version, goal uuid.UUID
 		var wd []int32
-		if err := rows.Scan(&iv.ID, &version, &goal, &iv.Ordinal, &iv.Kind, &iv.Description, &iv.Role, &iv.Times, &wd,
+		if err := rows.Scan(&iv.ID, &iv.LineID, &version, &goal, &iv.Ordinal, &iv.Kind, &iv.Description, &iv.Role, &iv.Times, &wd,
 			&iv.Continues, &iv.RehabPlans); err != nil {
 			return nil, nil, translate(err)
 		}
@@ -307,7 +307,7 @@ func (s CarePlanStore) LatestResults(ctx context.Context, facility, resident uui
 	return out, translate(err)
 }
 
-const recordColumns = `r.id, r.resident_id, r.intervention_id, i.kind, r.due_at, r.attempt, r.outcome, r.reason_code, r.reason,
+const recordColumns = `r.id, r.resident_id, r.intervention_id, r.line_id, i.kind, r.due_at, r.attempt, r.outcome, r.reason_code, r.reason,
 	r.intake_pct, r.fluid_ml, r.position, r.notes, r.recorded_by, r.recorded_at, c.id, c.reason, c.recorded_by, c.recorded_at`
 
 const recordFrom = ` FROM care_task_records r
@@ -321,7 +321,7 @@ func scanRecord(row pgx.CollectableRow) (careplan.Record, error) {
 	var creason *string
 	var cat *time.Time
 	var attempt int16
-	if err := row.Scan(&r.ID, &r.ResidentID, &r.InterventionID, &r.Kind, &r.DueAt, &attempt, &r.Outcome, &r.ReasonCode, &r.Reason,
+	if err := row.Scan(&r.ID, &r.ResidentID, &r.InterventionID, &r.LineID, &r.Kind, &r.DueAt, &attempt, &r.Outcome, &r.ReasonCode, &r.Reason,
 		&intake, &fluid, &r.Position, &r.Notes, &r.RecordedBy, &r.RecordedAt, &cid, &creason, &cby, &cat); err != nil {
 		return r, err
 	}
@@ -342,11 +342,11 @@ func scanRecord(row pgx.CollectableRow) (careplan.Record, error) {
 	return r, nil
 }
 
-// Records lists the task records of interventions due in [from, to).
-func (s CarePlanStore) Records(ctx context.Context, facility uuid.UUID, ivs []uuid.UUID, from, to time.Time) ([]careplan.Record, error) {
+// Records lists the task records of lines due in [from, to).
+func (s CarePlanStore) Records(ctx context.Context, facility uuid.UUID, lines []uuid.UUID, from, to time.Time) ([]careplan.Record, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+recordColumns+recordFrom+`
-		WHERE r.facility_id = $1 AND r.intervention_id = ANY($2) AND r.due_at >= $3 AND r.due_at < $4
-		ORDER BY r.due_at, r.attempt`, facility, ivs, from, to)
+		WHERE r.facility_id = $1 AND r.line_id = ANY($2) AND r.due_at >= $3 AND r.due_at < $4
+		ORDER BY r.due_at, r.attempt`, facility, lines, from, to)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -399,6 +399,12 @@ func (t carePlanTx) InForce(ctx context.Context, facility, resident uuid.UUID) (
 	return &id, nil
 }
 
+func (t carePlanTx) LockPlanShared(ctx context.Context, facility, resident uuid.UUID) error {
+	_, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared(hashtextextended('care_plan:' || $1::text || ':' || $2::text, 0))",
+		facility, resident)
+	return translate(err)
+}
+
 func (t carePlanTx) NextVersionNo(ctx context.Context, facility, resident uuid.UUID) (int, error) {
 	var n int
 	err := t.tx.QueryRow(ctx, `SELECT coalesce(max(version_no), 0) + 1 FROM care_plan_versions
@@ -406,8 +412,9 @@ func (t carePlanTx) NextVersionNo(ctx context.Context, facility, resident uuid.U
 	return n, translate(err)
 }
 
-func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, ivs []uuid.UUID) ([]uuid.UUID, []uuid.UUID, error) {
-	var okP, okI []uuid.UUID
+func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, ivs []uuid.UUID) ([]uuid.UUID, map[uuid.UUID]uuid.UUID, error) {
+	var okP []uuid.UUID
+	lines := map[uuid.UUID]uuid.UUID{}
 	if len(problems) > 0 {
 		rows, err := t.tx.Query(ctx, `SELECT id FROM problems WHERE facility_id = $1 AND resident_id = $2 AND id = ANY($3)`,
 			facility, resident, problems)
@@ -419,16 +426,24 @@ func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, base
 		}
 	}
 	if len(ivs) > 0 && basedOn != nil {
-		rows, err := t.tx.Query(ctx, `SELECT id FROM care_plan_interventions WHERE facility_id = $1 AND version_id = $2 AND id = ANY($3)`,
-			facility, *basedOn, ivs)
+		rows, err := t.tx.Query(ctx, `SELECT id, line_id FROM care_plan_interventions
+			WHERE facility_id = $1 AND version_id = $2 AND resident_id = $3 AND id = ANY($4)`, facility, *basedOn, resident, ivs)
 		if err != nil {
 			return nil, nil, translate(err)
 		}
-		if okI, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var id, line uuid.UUID
+			if err := rows.Scan(&id, &line); err != nil {
+				return nil, nil, translate(err)
+			}
+			lines[id] = line
+		}
+		if err := rows.Err(); err != nil {
 			return nil, nil, translate(err)
 		}
 	}
-	return okP, okI, nil
+	return okP, lines, nil
 }
 
 func (t carePlanTx) InsertVersion(ctx context.Context, facility uuid.UUID, v *careplan.Version) error {
@@ -449,10 +464,11 @@ func queueVersion(b *pgx.Batch, facility uuid.UUID, v *careplan.Version) {
 			b.Queue(`INSERT INTO care_plan_goals (facility_id, id, version_id, problem_ref, ordinal, description, measure, target_date)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date)`, facility, g.ID, v.ID, p.ID, g.Ordinal, g.Description, g.Measure, g.TargetDate)
 			for _, iv := range g.Interventions {
-				b.Queue(`INSERT INTO care_plan_interventions (facility_id, id, version_id, goal_id, ordinal, kind, description, role,
-						times, weekdays, continues)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[]::time[], $10::smallint[], $11)`, facility, iv.ID, v.ID, g.ID,
-					iv.Ordinal, string(iv.Kind), iv.Description, string(iv.Role), iv.Times, iv.Weekdays, iv.Continues)
+				b.Queue(`INSERT INTO care_plan_interventions (facility_id, id, version_id, resident_id, line_id, goal_id, ordinal, kind,
+						description, role, times, weekdays, continues)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[]::time[], $12::smallint[], $13)`, facility, iv.ID, v.ID,
+					v.ResidentID, iv.LineID, g.ID, iv.Ordinal, string(iv.Kind), iv.Description, string(iv.Role), iv.Times, iv.Weekdays,
+					iv.Continues)
 			}
 		}
 	}
@@ -520,9 +536,9 @@ func (t carePlanTx) Intervention(ctx context.Context, facility, id uuid.UUID) (c
 	return careplan.Intervention{}, p, backend.E(backend.KindNotFound, backend.CodeNotFound)
 }
 
-func (t carePlanTx) TaskRecords(ctx context.Context, facility, iv uuid.UUID, due time.Time) ([]careplan.Record, error) {
+func (t carePlanTx) TaskRecords(ctx context.Context, facility, line uuid.UUID, due time.Time) ([]careplan.Record, error) {
 	rows, err := t.tx.Query(ctx, `SELECT `+recordColumns+recordFrom+`
-		WHERE r.facility_id = $1 AND r.intervention_id = $2 AND r.due_at = $3 ORDER BY r.attempt FOR UPDATE OF r`, facility, iv, due)
+		WHERE r.facility_id = $1 AND r.line_id = $2 AND r.due_at = $3 ORDER BY r.attempt FOR UPDATE OF r`, facility, line, due)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -537,10 +553,10 @@ func (t carePlanTx) InsertRecord(ctx context.Context, facility uuid.UUID, r *car
 }
 
 func queueTaskRecord(b *pgx.Batch, facility uuid.UUID, r *careplan.Record, device uuid.UUID) {
-	b.Queue(`INSERT INTO care_task_records (facility_id, id, resident_id, intervention_id, due_at, attempt, outcome, reason_code,
-			reason, intake_pct, fluid_ml, position, notes, recorded_by, recorded_at, device_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, facility, r.ID, r.ResidentID,
-		r.InterventionID, r.DueAt, r.Attempt, r.Outcome, r.ReasonCode, r.Reason, r.IntakePct, r.FluidML, r.Position, r.Notes,
+	b.Queue(`INSERT INTO care_task_records (facility_id, id, resident_id, intervention_id, line_id, due_at, attempt, outcome,
+			reason_code, reason, intake_pct, fluid_ml, position, notes, recorded_by, recorded_at, device_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, facility, r.ID, r.ResidentID,
+		r.InterventionID, r.LineID, r.DueAt, r.Attempt, r.Outcome, r.ReasonCode, r.Reason, r.IntakePct, r.FluidML, r.Position, r.Notes,
 		r.RecordedBy, r.RecordedAt, nullUUID(device))
 }
 
@@ -617,6 +633,7 @@ func loadCarePlans(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UU
 				g.ID = d.ID("care_plan_goal", fmt.Sprintf("%s/%d/%d", sd.Key, pi+1, gi+1))
 				for ii := range g.Interventions {
 					g.Interventions[ii].ID = d.ID("care_plan_intervention", sd.CarePlanInterventionKey(pi+1, gi+1, ii+1))
+					g.Interventions[ii].LineID = g.Interventions[ii].ID
 					ivs = append(ivs, g.Interventions[ii])
 				}
 			}
@@ -630,7 +647,7 @@ func loadCarePlans(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UU
 		}
 		v.Signatures = []careplan.Signature{first}
 		for k, u := range sd.Signers {
-			sg, err := sign(u, sd.ActivatedAt.Add(time.Duration(k-len(sd.Signers))*time.Hour))
+			sg, err := sign(u, sd.ActivatedAt.Add(time.Duration(k+1-len(sd.Signers))*time.Hour))
 			if err != nil {
 				return nil, err
 			}
@@ -662,7 +679,7 @@ func loadCarePlans(ctx context.Context, tx pgx.Tx, d *fixtures.Data, fid uuid.UU
 				staff = byRole[sd.Resident.Ward]["nurse"]
 			}
 			rec := careplan.Record{ID: d.ID("care_task", fmt.Sprintf("%s/%s/%d", sd.Key, t.InterventionID, t.DueAt.Unix())),
-				ResidentID: resident, InterventionID: t.InterventionID, DueAt: t.DueAt, Attempt: 1, Outcome: rr.Outcome,
+				ResidentID: resident, InterventionID: t.InterventionID, LineID: t.LineID, DueAt: t.DueAt, Attempt: 1, Outcome: rr.Outcome,
 				ReasonCode: rr.ReasonCode, Reason: rr.Reason, IntakePct: rr.IntakePct, FluidML: rr.FluidML, Position: rr.Position,
 				RecordedBy: d.ID("staff", staff[n%len(staff)]), RecordedAt: at}
 			queueTaskRecord(b, fid, &rec, uuid.Nil)

@@ -207,11 +207,25 @@ func (t rehabTx) InsertPlan(ctx context.Context, facility uuid.UUID, p *rehab.Pl
 	return translate(t.tx.SendBatch(ctx, b).Close())
 }
 
+// CarePlanIntervention reads a care-plan intervention under the plan's
+// shared lock, so that no version comes into force between the check and
+// the rehab plan's insert.
 func (t rehabTx) CarePlanIntervention(ctx context.Context, facility, id uuid.UUID) (uuid.UUID, string, bool, error) {
 	var resident uuid.UUID
 	var kind string
 	var inForce bool
-	err := t.tx.QueryRow(ctx, `SELECT v.resident_id, i.kind,
+	err := t.tx.QueryRow(ctx, `SELECT resident_id FROM care_plan_interventions WHERE facility_id = $1 AND id = $2`, facility, id).
+		Scan(&resident)
+	if err == pgx.ErrNoRows {
+		return resident, kind, false, backend.E(backend.KindNotFound, backend.CodeNotFound)
+	}
+	if err != nil {
+		return resident, kind, false, translate(err)
+	}
+	if err := (carePlanTx{t.tx}).LockPlanShared(ctx, facility, resident); err != nil {
+		return resident, kind, false, err
+	}
+	err = t.tx.QueryRow(ctx, `SELECT v.resident_id, i.kind,
 			EXISTS (SELECT 1 FROM care_plan_activations a WHERE a.facility_id = i.facility_id AND a.version_id = i.version_id)
 			AND NOT EXISTS (SELECT 1 FROM care_plan_activations n WHERE n.facility_id = i.facility_id
 			                 AND n.resident_id = v.resident_id AND n.previous_version_id = i.version_id)
