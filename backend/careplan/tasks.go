@@ -2,10 +2,10 @@ package careplan
 
 import (
 	"slices"
-	"unicode/utf8"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/google/uuid"
