@@ -416,6 +416,31 @@ func TestCareTasksTickedOnceWithReasons(t *testing.T) {
 		r.code() != "care_task.invalid_period" {
 		t.Fatalf("half a period: %d %s", r.Status, r.Body)
 	}
+	// The shift handover names the late and not-done care tasks.
+	h := e.do(req{method: "GET", path: "/v1/wards/" + tg.ward.String() + "/handover?from=" + from.Format(time.RFC3339) +
+		"&to=" + now.Add(time.Minute).Format(time.RFC3339), token: oss})
+	if h.Status != 200 {
+		t.Fatalf("handover: %d %s", h.Status, h.Body)
+	}
+	mine := func(list string) (n int, states map[string]bool) {
+		states = map[string]bool{}
+		for _, x := range h.json(t)[list].([]any) {
+			if m := x.(map[string]any); m["resident_id"] == tg.resident.String() {
+				n++
+				states[m["intervention_id"].(string)+"@"+m["state"].(string)] = true
+				if m["resident_name"] == "" {
+					t.Fatalf("handover item without a name: %v", m)
+				}
+			}
+		}
+		return n, states
+	}
+	if n, st := mine("care_tasks_not_done"); n != 1 || !st[check.String()+"@not_done"] {
+		t.Fatalf("handover not done: %d %v", n, st)
+	}
+	if n, st := mine("care_tasks_late"); n == 0 || !st[repo.String()+"@late"] {
+		t.Fatalf("handover late: %d %v", n, st)
+	}
 	// The timeline shows the plan and the ticks, the corrected one flagged.
 	tl := e.do(req{method: "GET", path: "/v1/residents/" + tg.resident.String() + "/timeline?kinds=care_plan,care_task&limit=200", token: nurse,
 		header: map[string]string{"Accept-Language": "it"}})

@@ -737,3 +737,58 @@ func (s *Service) EnteredInError(ctx context.Context, a *backend.Actor, id uuid.
 	})
 	return rec, err
 }
+
+// Exception is a care task the shift handover names: late (not ticked,
+// past its window) or not done, with who the resident is.
+type Exception struct {
+	Task
+	ResidentName string `json:"resident_name"`
+	Bed          string `json:"bed"`
+}
+
+// WardExceptions lists the care tasks of a ward's current residents due in
+// [from, to) that were not done or are late at now, in due order. It does
+// not decide access nor audit: the handover digest that calls it does.
+func (s *Service) WardExceptions(ctx context.Context, facility, ward uuid.UUID, from, to time.Time) (late, notDone []Exception, err error) {
+	tz, err := s.Store.TimeZone(ctx, facility)
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, nil, backend.Internal(err, "facility time zone")
+	}
+	periods, residents, err := s.Store.Periods(ctx, facility, ward, uuid.Nil, from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks := Expand(periods, from, to, loc)
+	var lines []uuid.UUID
+	for _, t := range tasks {
+		if !slices.Contains(lines, t.LineID) {
+			lines = append(lines, t.LineID)
+		}
+	}
+	var records []Record
+	if len(lines) > 0 {
+		if records, err = s.Store.Records(ctx, facility, lines, from, to); err != nil {
+			return nil, nil, err
+		}
+	}
+	Judge(tasks, records, s.now())
+	who := map[uuid.UUID]WardResident{}
+	for _, r := range residents {
+		who[r.ID] = r
+	}
+	late, notDone = []Exception{}, []Exception{}
+	for _, t := range tasks {
+		x := Exception{Task: t, ResidentName: who[t.ResidentID].Name, Bed: who[t.ResidentID].Bed}
+		switch t.State {
+		case TaskLate:
+			late = append(late, x)
+		case TaskNotDone:
+			notDone = append(notDone, x)
+		}
+	}
+	return late, notDone, nil
+}

@@ -81,7 +81,7 @@ func (db *DB) NewServices(c ServiceConfig) *Services {
 	svc.CarePlans = &careplan.Service{Store: CarePlanStore{db}, Clock: c.Clock}
 	svc.Timeline = &timeline.Service{Store: TimelineStore{db}, Clock: c.Clock}
 	// Rounds record the acts on doses left through the therapy service.
-	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Clock: c.Clock}
+	svc.Rounds = &round.Service{Store: RoundStore{db}, Therapy: svc.Therapy, Care: svc.CarePlans, Clock: c.Clock}
 	svc.Documents = &document.Service{Store: DocumentStore{db}, Keys: document.OrDevelopment(c.DocumentKeys, nil), Clock: c.Clock}
 	return svc
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/careplan"
 	"github.com/corsia-cce/corsia/backend/therapy"
 	"github.com/google/uuid"
 )
@@ -46,6 +47,13 @@ type DigestItem struct {
 	CheckDueAt       *time.Time         `json:"check_due_at"`
 }
 
+// CareExceptions lists a ward's care tasks due in [from, to) that are late
+// or were not done (backend/careplan). It neither decides access nor
+// audits: Digest does both.
+type CareExceptions interface {
+	WardExceptions(ctx context.Context, facility, ward uuid.UUID, from, to time.Time) (late, notDone []careplan.Exception, err error)
+}
+
 // DigestCounts counts each list.
 type DigestCounts struct {
 	Late         int `json:"late"`
@@ -57,6 +65,9 @@ type DigestCounts struct {
 	PRNChecksDue int `json:"prn_checks_due"`
 	UnableToScan int `json:"unable_to_scan"`
 	Overrides    int `json:"overrides"`
+	// Care tasks of the PAI.
+	CareTasksLate    int `json:"care_tasks_late"`
+	CareTasksNotDone int `json:"care_tasks_not_done"`
 }
 
 // Digest is a ward's shift handover: the exceptions of [From, To), judged
@@ -87,6 +98,11 @@ type Digest struct {
 	UnableToScan []DigestItem `json:"unable_to_scan"`
 	// Overrides: acts recorded past a block, with the blocks and the reason.
 	Overrides []DigestItem `json:"overrides"`
+	// CareTasksLate and CareTasksNotDone: the care plan's tasks of the
+	// period still not ticked past their window, or ticked not done with
+	// the reason.
+	CareTasksLate    []careplan.Exception `json:"care_tasks_late"`
+	CareTasksNotDone []careplan.Exception `json:"care_tasks_not_done"`
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -189,6 +205,13 @@ func (d Digest) residents() []uuid.UUID {
 			}
 		}
 	}
+	for _, l := range [][]careplan.Exception{d.CareTasksLate, d.CareTasksNotDone} {
+		for _, x := range l {
+			if !slices.Contains(out, x.ResidentID) {
+				out = append(out, x.ResidentID)
+			}
+		}
+	}
 	return out
 }
 
@@ -215,6 +238,13 @@ func (s *Service) Digest(ctx context.Context, a *backend.Actor, ward uuid.UUID, 
 		return Digest{}, err
 	}
 	d := BuildDigest(ward, facts, from, to, now)
+	d.CareTasksLate, d.CareTasksNotDone = []careplan.Exception{}, []careplan.Exception{}
+	if s.Care != nil {
+		if d.CareTasksLate, d.CareTasksNotDone, err = s.Care.WardExceptions(ctx, a.FacilityID, ward, from, to); err != nil {
+			return Digest{}, err
+		}
+		d.Counts.CareTasksLate, d.Counts.CareTasksNotDone = len(d.CareTasksLate), len(d.CareTasksNotDone)
+	}
 	ev := audit.By(a, actionDigest, "ward", ward.String(), uuid.Nil, audit.Success)
 	ev.ResidentIDs = d.residents()
 	return d, s.Store.AppendAudit(ctx, ev)

@@ -201,7 +201,10 @@ type Recorder interface {
 type Service struct {
 	Store   Store
 	Therapy Recorder
-	Clock   backend.Clock
+	// Care gives the handover the shift's care-task exceptions (the care
+	// plan's); nil leaves them out.
+	Care  CareExceptions
+	Clock backend.Clock
 }
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
