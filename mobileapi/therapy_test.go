@@ -416,6 +416,10 @@ func TestPRNLimitsAndEffectivenessCheck(t *testing.T) {
 	if c := checks(time.Now().Add(40 * time.Minute)); len(c) != 1 {
 		t.Fatalf("checks after recording one: %v", c)
 	}
+	if tl := e.do(req{method: "GET", path: "/v1/residents/" + res.String() + "/timeline?kinds=prn_check", token: nurse}); tl.Status != 200 ||
+		len(tl.json(t)["items"].([]any)) != 1 || !strings.Contains(string(tl.Body), "efficace") {
+		t.Fatalf("timeline effectiveness check: %d %s", tl.Status, tl.Body)
+	}
 	if r := e.do(req{method: "POST", path: "/v1/administrations/" + fid + "/effectiveness", token: nurse,
 		body: map[string]any{"effective": "effective"}}); r.Status != 409 {
 		t.Fatalf("second check: %d %s", r.Status, r.Body)
@@ -593,6 +597,10 @@ func TestOSSAssistedIntakeAndRecalls(t *testing.T) {
 	aid := given.json(t)["id"]
 	if r := e.do(req{method: "POST", path: "/v1/assisted-intakes", token: oss, body: map[string]any{"administration_id": aid, "outcome": "taken"}}); r.Status != 201 {
 		t.Fatalf("assisted intake: %d %s", r.Status, r.Body)
+	}
+	if tl := e.do(req{method: "GET", path: "/v1/residents/" + res.String() + "/timeline?kinds=assisted_intake", token: nurse}); tl.Status != 200 ||
+		len(tl.json(t)["items"].([]any)) != 1 || !strings.Contains(string(tl.Body), "Assunzione assistita") {
+		t.Fatalf("timeline assisted intake: %d %s", tl.Status, tl.Body)
 	}
 	// The recall lists who received the batch, by AIC or by GTIN.
 	for _, q := range []string{"aic=" + aicTachipirina500, "gtin=8012345678907"} {

@@ -95,11 +95,11 @@ func (e *env) timelineAll(user string, resident uuid.UUID, query string, limit i
 // her record, much of it written through the API, some of it at one shared
 // instant to test the tie-breaks of the cursor.
 type tlRecord struct {
-	tg                                  target
-	administration, vital, diaryNursing uuid.UUID
-	medical, psychological              uuid.UUID
-	visibleDoc, hiddenDoc               uuid.UUID
-	tie                                 time.Time
+	tg                                            target
+	administration, vital, diaryNursing, addendum uuid.UUID
+	medical, psychological                        uuid.UUID
+	visibleDoc, hiddenDoc                         uuid.UUID
+	tie                                           time.Time
 }
 
 func (e *env) timelineRecord() tlRecord {
@@ -146,6 +146,8 @@ func (e *env) timelineRecord() tlRecord {
 	if r := e.do(req{method: "POST", path: "/v1/diary/" + rec.diaryNursing.String() + "/addenda", token: nurse,
 		body: map[string]any{"text": "Al mattino chiede acqua."}, header: map[string]string{"Idempotency-Key": uuid.NewString()}}); r.Status != 201 {
 		t.Fatalf("addendum: %d %s", r.Status, r.Body)
+	} else {
+		rec.addendum = uuid.MustParse(r.json(t)["id"].(string))
 	}
 	if r := e.do(req{method: "POST", path: "/v1/diary/" + rec.diaryNursing.String() + "/entered-in-error", token: nurse,
 		body: map[string]any{"reason": "ospite sbagliato"}}); r.Status != 201 {
@@ -420,7 +422,10 @@ func TestTimelineEnteredInError(t *testing.T) {
 			t.Errorf("correction ref: %s", it.Ref)
 		}
 	}
-	want := []string{"administration/" + rec.administration.String(), "diary/" + rec.diaryNursing.String(), "vitals/" + vitalRecord}
+	// The addendum of the entry entered in error is flagged with it: on its
+	// own in the feed it would read as a valid note about this resident.
+	want := []string{"administration/" + rec.administration.String(), "diary/" + rec.diaryNursing.String(),
+		"diary/" + rec.addendum.String(), "vitals/" + vitalRecord}
 	var got []string
 	for k := range flagged {
 		got = append(got, k)

@@ -74,6 +74,24 @@ var timelineFragments = map[timeline.Kind]string{
 		LEFT JOIN administration_corrections c ON c.facility_id = a.facility_id AND c.administration_id = a.id
 		WHERE a.facility_id = @facility AND a.resident_id = @resident`,
 
+	timeline.AssistedIntake: `SELECT i.recorded_at AS at, i.id, i.recorded_by AS by, false AS eie,
+			jsonb_build_object('administration_id', a.id, 'prescription_id', a.prescription_id) AS ref,
+			jsonb_build_object('drug', ` + timelineDrug + `, 'outcome', i.outcome, 'notes', left(i.notes, 200)) AS facts
+		FROM assisted_intakes i
+		JOIN administrations a ON a.facility_id = i.facility_id AND a.id = i.administration_id
+		JOIN prescriptions p ON p.facility_id = a.facility_id AND p.id = a.prescription_id
+		LEFT JOIN products pr ON pr.id = p.product_id
+		WHERE i.facility_id = @facility AND i.resident_id = @resident`,
+
+	timeline.PRNCheck: `SELECT k.recorded_at AS at, k.id, k.recorded_by AS by, false AS eie,
+			jsonb_build_object('administration_id', a.id, 'prescription_id', a.prescription_id) AS ref,
+			jsonb_build_object('drug', ` + timelineDrug + `, 'effective', k.effective) AS facts
+		FROM prn_checks k
+		JOIN administrations a ON a.facility_id = k.facility_id AND a.id = k.administration_id
+		JOIN prescriptions p ON p.facility_id = a.facility_id AND p.id = a.prescription_id
+		LEFT JOIN products pr ON pr.id = p.product_id
+		WHERE k.facility_id = @facility AND a.resident_id = @resident`,
+
 	timeline.AdministrationCorrection: `SELECT c.recorded_at AS at, c.id, c.recorded_by AS by, false AS eie,
 			jsonb_build_object('correction_id', c.id, 'administration_id', a.id, 'prescription_id', a.prescription_id) AS ref,
 			jsonb_build_object('drug', ` + timelineDrug + `, 'outcome', a.outcome) AS facts
@@ -104,11 +122,12 @@ var timelineFragments = map[timeline.Kind]string{
 		FROM assessments s LEFT JOIN assessment_corrections c ON c.facility_id = s.facility_id AND c.assessment_id = s.id
 		WHERE s.facility_id = @facility AND s.resident_id = @resident`,
 
-	// Originals and addenda (a correction marks what it corrects), of the
+	// Originals and addenda (a correction marks what it corrects, and an
+	// addendum of an entry entered in error is flagged with it), of the
 	// professions the reader reads only (access.ReadsDiary).
 	timeline.Diary: `SELECT e.occurred_at AS at, e.id, e.author_id AS by,
-			EXISTS (SELECT 1 FROM diary_entries x WHERE x.facility_id = e.facility_id AND x.links_to = e.id
-				AND x.link_kind = 'entered_in_error') AS eie,
+			EXISTS (SELECT 1 FROM diary_entries x WHERE x.facility_id = e.facility_id
+				AND (x.links_to = e.id OR x.links_to = e.links_to) AND x.link_kind = 'entered_in_error') AS eie,
 			jsonb_strip_nulls(jsonb_build_object('entry_id', e.id, 'links_to', e.links_to)) AS ref,
 			jsonb_build_object('profession', e.profession, 'addendum', e.link_kind IS NOT NULL, 'text', left(e.text, 200)) AS facts
 		FROM diary_entries e
@@ -190,7 +209,9 @@ var timelineFragments = map[timeline.Kind]string{
 		FROM care_plan_versions v
 		WHERE v.facility_id = @facility AND v.resident_id = @resident
 		UNION ALL
-		SELECT a.activated_at, md5('care_plan_activations/' || a.version_id)::uuid, NULL::uuid, false,
+		SELECT a.activated_at, md5('care_plan_activations/' || a.version_id)::uuid,
+			(SELECT s.staff_id FROM care_plan_signatures s WHERE s.facility_id = a.facility_id AND s.version_id = a.version_id
+			  ORDER BY s.signed_at DESC LIMIT 1), false,
 			jsonb_build_object('care_plan_version_id', v.id, 'version', v.version_no),
 			jsonb_build_object('event', 'in_force', 'version_no', v.version_no, 'problems', 0)
 		FROM care_plan_activations a JOIN care_plan_versions v ON v.facility_id = a.facility_id AND v.id = a.version_id

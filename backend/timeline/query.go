@@ -64,9 +64,9 @@ func parseTime(v, field string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
-	// PostgreSQL holds microseconds; years outside 1..9999 are no period
-	// of a care home's record.
-	if err != nil || t.Year() < 1 || t.Year() > 9999 {
+	// PostgreSQL holds microseconds; years outside 1900..2999 (in UTC,
+	// where the period is answered) are no period of a care home's record.
+	if err != nil || t.UTC().Year() < 1900 || t.UTC().Year() > 2999 {
 		return time.Time{}, backend.Invalid(CodeInvalidQuery, field, "an RFC 3339 time, e.g. 2026-03-01T08:00:00+01:00")
 	}
 	return t.UTC().Truncate(time.Microsecond), nil
@@ -113,6 +113,9 @@ func (q Query) Normalise(now time.Time) (Query, error) {
 		q.To = now
 	case q.From.IsZero():
 		q.From = q.To.Add(-DefaultPeriod)
+	}
+	if q.From.Year() < 1900 {
+		q.From = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	if !q.From.Before(q.To) {
 		return q, &backend.Error{Kind: backend.KindUnprocessable, Code: CodeInvalidPeriod, Detail: "from must be before to",

@@ -26,6 +26,8 @@ var specs = map[Kind]spec{
 	PrescriptionStatus:       {false, summarise(prescriptionStatusSummary)},
 	Administration:           {true, summarise(administrationSummary)},
 	AdministrationCorrection: {false, summarise(administrationCorrectionSummary)},
+	AssistedIntake:           {false, summarise(assistedIntakeSummary)},
+	PRNCheck:                 {false, summarise(prnCheckSummary)},
 	Vitals:                   {true, summarise(vitalsSummary)},
 	Assessment:               {true, summarise(assessmentSummary)},
 	Diary:                    {true, summarise(diarySummary)},
@@ -226,6 +228,38 @@ func administrationSummary(f administrationFacts, lang string) string {
 
 func administrationCorrectionSummary(f administrationFacts, lang string) string {
 	return label{"Annullata per errore", "Entered in error"}.in(lang) + ": " + drugName(f.Drug) + " (" + word(outcomeWords, f.Outcome, lang) + ")"
+}
+
+type intakeFacts struct {
+	Drug    string `json:"drug"`
+	Outcome string `json:"outcome"`
+	Notes   string `json:"notes"`
+}
+
+var intakeWords = map[string]label{
+	"taken": {"assunta", "taken"}, "partly_taken": {"assunta in parte", "partly taken"}, "refused": {"rifiutata", "refused"},
+}
+
+func assistedIntakeSummary(f intakeFacts, lang string) string {
+	s := label{"Assunzione assistita", "Assisted intake"}.in(lang) + ": " + drugName(f.Drug) + " " + word(intakeWords, f.Outcome, lang)
+	if f.Notes != "" && f.Outcome != "taken" {
+		s += " — " + clip(f.Notes, 60)
+	}
+	return s
+}
+
+var effectWords = map[string]label{
+	"effective": {"efficace", "effective"}, "partly_effective": {"parzialmente efficace", "partly effective"},
+	"not_effective": {"non efficace", "not effective"},
+}
+
+type prnCheckFacts struct {
+	Drug      string `json:"drug"`
+	Effective string `json:"effective"`
+}
+
+func prnCheckSummary(f prnCheckFacts, lang string) string {
+	return label{"Efficacia al bisogno", "As-needed effect"}.in(lang) + ": " + drugName(f.Drug) + " " + word(effectWords, f.Effective, lang)
 }
 
 // vitalNames are the short names nurses write on a chart.
@@ -526,8 +560,11 @@ func carePlanSummary(f carePlanFacts, lang string) string {
 	if f.Event == "in_force" {
 		return s + label{"in vigore", "in force"}.in(lang)
 	}
-	return s + label{"proposto", "proposed"}.in(lang) + ", " + strconv.Itoa(f.Problems) + " " +
-		label{"problemi", "problems"}.in(lang)
+	problems := label{"problemi", "problems"}
+	if f.Problems == 1 {
+		problems = label{"problema", "problem"}
+	}
+	return s + label{"proposto", "proposed"}.in(lang) + ", " + strconv.Itoa(f.Problems) + " " + problems.in(lang)
 }
 
 var careTaskWords = map[string]label{

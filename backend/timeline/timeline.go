@@ -34,6 +34,8 @@ const (
 	PrescriptionStatus       Kind = "prescription_status"       // suspended, resumed, discontinued, entered in error
 	Administration           Kind = "administration"            // a dose given, partly given, refused, held, omitted
 	AdministrationCorrection Kind = "administration_correction" // an act marked entered in error
+	AssistedIntake           Kind = "assisted_intake"           // an OSS helped take a dose a nurse prepared
+	PRNCheck                 Kind = "prn_check"                 // the effectiveness of an as-needed dose checked
 	Vitals                   Kind = "vitals"                    // one recording of vital signs and measurements
 	Assessment               Kind = "assessment"                // an assessment scale scored
 	Diary                    Kind = "diary"                     // a clinical-diary entry or addendum
@@ -49,7 +51,8 @@ const (
 )
 
 // Kinds is the fixed set a client may filter on, in a stable order.
-var Kinds = []Kind{Prescription, PrescriptionStatus, Administration, AdministrationCorrection, Vitals, Assessment, Diary,
+var Kinds = []Kind{Prescription, PrescriptionStatus, Administration, AdministrationCorrection, AssistedIntake, PRNCheck,
+	Vitals, Assessment, Diary,
 	Document, Anamnesis, Problem, ProblemStatus, Incident, RehabSession, Allergy, CarePlan, CareTask}
 
 // ValidKind reports whether k is one of Kinds.
