@@ -140,3 +140,15 @@ func (s *Server) careTaskEnteredInError(c *fiber.Ctx) error {
 	}
 	return c.JSON(r)
 }
+
+func (s *Server) wardCarePlans(c *fiber.Ctx) error {
+	id, err := wardID(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.CarePlans.WardPlans(c.UserContext(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"ward_id": id, "residents": list})
+}

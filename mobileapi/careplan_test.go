@@ -63,6 +63,12 @@ func (e *env) signCarePlan(token, version string) response {
 // intervention. It returns the version and the four interventions' ids.
 func (e *env) mxCarePlan(tg target) (version uuid.UUID, reposition, check, meal, rehabIv uuid.UUID) {
 	e.t.Helper()
+	return e.mxCarePlanReviewedIn(tg, 30)
+}
+
+// mxCarePlanReviewedIn is mxCarePlan with its review date days from today.
+func (e *env) mxCarePlanReviewedIn(tg target, days int) (version uuid.UUID, reposition, check, meal, rehabIv uuid.UUID) {
+	e.t.Helper()
 	ctx := context.Background()
 	nurse, doctor := e.mxStaff(tg, "nurse", true), e.mxStaff(tg, "physician", false)
 	version, problem, goal := uuid.New(), uuid.New(), uuid.New()
@@ -76,7 +82,7 @@ func (e *env) mxCarePlan(tg target) (version uuid.UUID, reposition, check, meal,
 		args []any
 	}{
 		{`INSERT INTO care_plan_versions (facility_id, id, resident_id, version_no, review_date, recorded_by, recorded_at)
-			VALUES ($1, $2, $3, 1, current_date + 30, $4, now() - interval '2 days')`, []any{tg.facility, version, tg.resident, nurse}},
+			VALUES ($1, $2, $3, 1, current_date + $5::int, $4, now() - interval '2 days')`, []any{tg.facility, version, tg.resident, nurse, days}},
 		{`INSERT INTO care_plan_problems (facility_id, id, version_id, ordinal, title) VALUES ($1, $2, $3, 1, 'Rischio LdP')`,
 			[]any{tg.facility, problem, version}},
 		{`INSERT INTO care_plan_goals (facility_id, id, version_id, problem_ref, ordinal, description, measure, target_date)
@@ -628,5 +634,46 @@ func TestCarePlanInvariantsInTheDatabase(t *testing.T) {
 	if _, err := e.db.Pool.Exec(ctx, `INSERT INTO care_plan_activations (facility_id, resident_id, version_id, previous_version_id)
 		VALUES ($1, $2, $3, $4)`, tg.facility, tg.resident, draft, v1); err == nil {
 		t.Fatal("activated a draft that was not based on the version in force")
+	}
+}
+
+// The ward lead's list: who has a plan in force, whose review has come,
+// who has none (and who has had none for over a month since admission).
+func TestWardCarePlanList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fresh, late, planned, review := e.newTarget(own), e.newTarget(own), e.newTarget(own), e.newTarget(own)
+	ctx := context.Background()
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE admissions SET admitted_at = now() - interval '40 days' WHERE resident_id = $1`, late.resident); err != nil {
+		t.Fatal(err)
+	}
+	v1, _, _, _, _ := e.mxCarePlan(planned)
+	e.mxCarePlanReviewedIn(review, 0)
+	// A draft waiting on the plan in force.
+	nurse := e.mxStaff(planned, "nurse", true)
+	if _, err := e.db.Pool.Exec(ctx, `INSERT INTO care_plan_versions (facility_id, id, resident_id, version_no, based_on, review_date, recorded_by)
+		VALUES ($1, $2, $3, 2, $4, current_date + 30, $5)`, planned.facility, uuid.New(), planned.resident, v1, nurse); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(req{method: "GET", path: "/v1/wards/" + fresh.ward.String() + "/care-plans", token: e.login("alt.lead.x")})
+	if r.Status != 200 {
+		t.Fatalf("ward plans: %d %s", r.Status, r.Body)
+	}
+	state, drafts, order := map[string]string{}, map[string]float64{}, []string{}
+	for _, x := range r.json(t)["residents"].([]any) {
+		m := x.(map[string]any)
+		id := m["resident_id"].(string)
+		state[id], drafts[id] = m["state"].(string), m["drafts"].(float64)
+		order = append(order, m["state"].(string))
+	}
+	if state[fresh.resident.String()] != "no_plan" || state[late.resident.String()] != "overdue" ||
+		state[planned.resident.String()] != "in_force" || state[review.resident.String()] != "review_due" {
+		t.Fatalf("states: %v", state)
+	}
+	if order[0] != "overdue" {
+		t.Fatalf("overdue first: %v", order)
+	}
+	if drafts[planned.resident.String()] != 1 || drafts[review.resident.String()] != 0 {
+		t.Fatalf("drafts: %v", drafts)
 	}
 }

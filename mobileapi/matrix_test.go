@@ -323,6 +323,10 @@ var matrixRows = []matrixRow{
 		e.mxCarePlan(tg)
 		return req{path: "/v1/wards/" + tg.ward.String() + "/care-tasks"}
 	}, [3]expect{seeOwn, seeOther, all(404)}},
+	{"GET", "/v1/wards/:id/care-plans", func(e *env, tg target) req {
+		e.mxCarePlan(tg)
+		return req{path: "/v1/wards/" + tg.ward.String() + "/care-plans"}
+	}, [3]expect{seeOwn, seeOther, all(404)}},
 	{"GET", "/v1/residents/:id/care-tasks", func(e *env, tg target) req {
 		e.mxCarePlan(tg)
 		return req{path: "/v1/residents/" + rid(tg) + "/care-tasks"}

@@ -79,6 +79,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/v1/care-plans/:id", false, s.carePlanVersion},
 		{"POST", "/v1/care-plans/:id/signatures", false, s.signCarePlan},
 		{"GET", "/v1/wards/:id/care-tasks", false, s.wardCareTasks},
+		{"GET", "/v1/wards/:id/care-plans", false, s.wardCarePlans},
 		{"GET", "/v1/residents/:id/care-tasks", false, s.residentCareTasks},
 		{"POST", "/v1/care-tasks", false, s.recordCareTask},
 		{"POST", "/v1/care-tasks/:id/entered-in-error", false, s.careTaskEnteredInError},

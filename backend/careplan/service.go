@@ -55,6 +55,10 @@ type Store interface {
 	// their task-generating interventions. A ward not in the facility:
 	// KindNotFound.
 	Periods(ctx context.Context, facility, ward, resident uuid.UUID, from, to time.Time) ([]Period, []WardResident, error)
+	// WardPlans lists a ward's admitted residents with the head of their
+	// version in force (if any) and how many drafts wait on it. A ward not
+	// in the facility: KindNotFound.
+	WardPlans(ctx context.Context, facility, ward uuid.UUID) ([]WardPlan, error)
 	// LatestResults lists the resident's latest valid result of each
 	// scale, newest first.
 	LatestResults(ctx context.Context, facility, resident uuid.UUID) ([]Result, error)
@@ -791,4 +795,77 @@ func (s *Service) WardExceptions(ctx context.Context, facility, ward uuid.UUID, 
 		}
 	}
 	return late, notDone, nil
+}
+
+// PAI deadlines of a ward's list (design choices, after the regional RSA
+// rules that ask for a PAI within a month of admission and a review at
+// least every six months): a resident admitted FirstPlanWithin ago
+// without a plan in force is overdue.
+const FirstPlanWithin = 30 * 24 * time.Hour
+
+// WardPlan is one resident on a ward's PAI list.
+type WardPlan struct {
+	ResidentID   uuid.UUID  `json:"resident_id"`
+	ResidentName string     `json:"resident_name"`
+	Bed          string     `json:"bed"`
+	AdmittedAt   *time.Time `json:"admitted_at"`
+	VersionID    *uuid.UUID `json:"care_plan_version_id"`
+	VersionNo    *int       `json:"version_no"`
+	ReviewDate   *string    `json:"review_date"`
+	ActivatedAt  *time.Time `json:"activated_at"`
+	Drafts       int        `json:"drafts"`
+	// State: in_force, review_due (the review date has come), no_plan
+	// (none in force yet), overdue (no plan FirstPlanWithin after
+	// admission).
+	State string `json:"state"`
+}
+
+// WardPlans lists the PAI of every admitted resident of a ward, the ones
+// needing attention first (overdue, review due, no plan), for the ward
+// lead. Anyone who sees the ward may read it; one audit event names every
+// resident shown.
+func (s *Service) WardPlans(ctx context.Context, a *backend.Actor, ward uuid.UUID) ([]WardPlan, error) {
+	notFound := backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+	if !access.SeesWard(a, a.FacilityID, ward) {
+		return nil, s.denied(ctx, a, access.ReadResident, "ward", ward, uuid.Nil, notFound)
+	}
+	loc, err := s.location(ctx, a.FacilityID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.Store.WardPlans(ctx, a.FacilityID, ward)
+	if backend.IsKind(err, backend.KindNotFound) {
+		return nil, s.denied(ctx, a, access.ReadResident, "ward", ward, uuid.Nil, notFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	today := now.In(loc).Format(DateLayout)
+	rank := map[string]int{"overdue": 0, "review_due": 1, "no_plan": 2, "in_force": 3}
+	for i := range list {
+		p := &list[i]
+		switch {
+		case p.VersionID != nil && p.ReviewDate != nil && *p.ReviewDate <= today:
+			p.State = "review_due"
+		case p.VersionID != nil:
+			p.State = "in_force"
+		case p.AdmittedAt != nil && now.Sub(*p.AdmittedAt) > FirstPlanWithin:
+			p.State = "overdue"
+		default:
+			p.State = "no_plan"
+		}
+	}
+	slices.SortStableFunc(list, func(x, y WardPlan) int { return rank[x.State] - rank[y.State] })
+	if list == nil {
+		list = []WardPlan{}
+	}
+	ev := audit.By(a, "care_plan.ward_list", "ward", ward.String(), uuid.Nil, audit.Success)
+	for _, p := range list {
+		ev.ResidentIDs = append(ev.ResidentIDs, p.ResidentID)
+	}
+	if err := s.Store.AppendAudit(ctx, ev); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

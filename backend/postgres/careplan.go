@@ -287,6 +287,51 @@ func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uui
 	return periods, residents, nil
 }
 
+// WardPlans lists a ward's admitted residents with their version in force
+// and the drafts waiting on it.
+func (s CarePlanStore) WardPlans(ctx context.Context, facility, ward uuid.UUID) ([]careplan.WardPlan, error) {
+	var found bool
+	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)`, facility, ward).
+		Scan(&found); err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name || ' ' || r.family_name, coalesce(b.code, ''),
+			(SELECT max(ad.admitted_at) FROM admissions ad WHERE ad.facility_id = r.facility_id AND ad.resident_id = r.id
+			   AND ad.discharged_at IS NULL),
+			f.version_id, v.version_no, to_char(v.review_date, 'YYYY-MM-DD'), f.activated_at,
+			(SELECT count(*) FROM care_plan_versions d WHERE d.facility_id = r.facility_id AND d.resident_id = r.id
+			   AND d.based_on IS NOT DISTINCT FROM f.version_id
+			   AND NOT EXISTS (SELECT 1 FROM care_plan_activations x WHERE x.facility_id = d.facility_id AND x.version_id = d.id))
+		FROM residents r
+		LEFT JOIN beds b ON b.facility_id = r.facility_id AND b.id = r.bed_id
+		LEFT JOIN care_plan_activations f ON f.facility_id = r.facility_id AND f.resident_id = r.id
+		     AND NOT EXISTS (SELECT 1 FROM care_plan_activations g WHERE g.facility_id = f.facility_id AND g.resident_id = f.resident_id
+		                       AND g.previous_version_id = f.version_id)
+		LEFT JOIN care_plan_versions v ON v.facility_id = f.facility_id AND v.id = f.version_id
+		WHERE r.facility_id = $1 AND r.ward_id = $2 AND r.status = 'admitted'
+		ORDER BY b.code NULLS LAST, r.family_name, r.id`, facility, ward)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (careplan.WardPlan, error) {
+		var p careplan.WardPlan
+		var drafts int64
+		err := row.Scan(&p.ResidentID, &p.ResidentName, &p.Bed, &p.AdmittedAt, &p.VersionID, &p.VersionNo, &p.ReviewDate,
+			&p.ActivatedAt, &drafts)
+		p.Drafts = int(drafts)
+		for _, t := range []*time.Time{p.AdmittedAt, p.ActivatedAt} {
+			if t != nil {
+				*t = t.UTC()
+			}
+		}
+		return p, err
+	})
+	return out, translate(err)
+}
+
 // LatestResults lists the resident's latest valid result of each scale.
 func (s CarePlanStore) LatestResults(ctx context.Context, facility, resident uuid.UUID) ([]careplan.Result, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT ON (a.scale) a.id, a.scale, a.band, a.assessed_at
