@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ func FuzzParseQuery(f *testing.F) {
 	f.Add("2026-03-01T00:00:00Z", "2026-03-02T00:00:00+01:00", "vitals,diary", "50", valid.String())
 	f.Add("", "", "", "", "")
 	f.Add("x", "9999-12-31T23:59:59.999999999Z", ",,,", "-1", "AQ")
+	f.Add("", "9999-12-31T23:00:00-05:00", "", "", "")
 	f.Add("0001-01-01T00:00:00Z", "", "administration_correction", "200", "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB4")
 	now := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, from, to, kinds, limit, cursor string) {
@@ -50,6 +52,10 @@ func FuzzParseQuery(f *testing.F) {
 			if !ValidKind(k) {
 				t.Fatalf("kind %q", k)
 			}
+		}
+		// The page the API answers with this period can be written.
+		if _, err := json.Marshal(Page{Items: []Item{}, From: n.From, To: n.To}); err != nil {
+			t.Fatalf("page of %v – %v: %v", n.From, n.To, err)
 		}
 	})
 }
