@@ -537,8 +537,11 @@ func (t carePlanTx) InsertSignature(ctx context.Context, facility, version uuid.
 }
 
 func (t carePlanTx) Activate(ctx context.Context, facility, resident, version uuid.UUID, previous *uuid.UUID, at time.Time) error {
+	// Never before the version it replaces came into force, whatever the
+	// clocks of two API servers say (the trigger refuses overlap).
 	_, err := t.tx.Exec(ctx, `INSERT INTO care_plan_activations (facility_id, resident_id, version_id, previous_version_id, activated_at)
-		VALUES ($1, $2, $3, $4, $5)`, facility, resident, version, previous, at)
+		VALUES ($1, $2, $3, $4, greatest($5, (SELECT p.activated_at + interval '1 millisecond' FROM care_plan_activations p
+			WHERE p.facility_id = $1 AND p.version_id = $4)))`, facility, resident, version, previous, at)
 	return translate(err)
 }
 
