@@ -41,16 +41,20 @@ func (db *DB) LoadFixtures(ctx context.Context, d *fixtures.Data, h *auth.Hasher
 	}
 	// Hash each distinct secret once, in parallel up to the hasher's bound:
 	// thirty argon2id hashes are the slow part of loading.
-	secrets := map[string]string{d.Password: ""}
+	// The distinct secrets are listed first: the goroutines write the
+	// hashes into a map nobody iterates meanwhile (the race detector
+	// caught the earlier version, which wrote into the map being ranged).
+	distinct := []string{d.Password}
 	for _, s := range d.Staff {
-		if s.PIN != "" {
-			secrets[s.PIN] = ""
+		if s.PIN != "" && !slices.Contains(distinct, s.PIN) {
+			distinct = append(distinct, s.PIN)
 		}
 	}
+	secrets := make(map[string]string, len(distinct))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var hashErr error
-	for secret := range secrets {
+	for _, secret := range distinct {
 		wg.Add(1)
 		go func(secret string) {
 			defer wg.Done()
