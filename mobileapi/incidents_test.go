@@ -309,3 +309,37 @@ func TestIncidentEnteredInErrorResolvesItsAlert(t *testing.T) {
 	// Incident chains have no escalation (escalate_at is never set for
 	// them), so there is no escalation to stop here.
 }
+
+// An incident entered in error takes its follow-ups' alerts with it: what
+// they follow up never happened to this resident.
+func TestIncidentEnteredInErrorResolvesFollowUpAlerts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	res, _ := e.therapyResident(false)
+	nurse := e.login("alt.nurse.x")
+	r := e.postIncident(nurse, res, uuid.NewString(), fallBody())
+	if r.Status != 201 {
+		t.Fatalf("record: %d %s", r.Status, r.Body)
+	}
+	orig := r.json(t)["id"].(string)
+	r = e.postIncident(nurse, res, uuid.NewString(), map[string]any{"kind": "fall", "follow_up_of": orig, "fall": fallBody()["fall"]})
+	if r.Status != 201 {
+		t.Fatalf("follow-up: %d %s", r.Status, r.Body)
+	}
+	fu := r.json(t)["id"].(string)
+	other := e.postIncident(nurse, res, uuid.NewString(), fallBody()).json(t)["id"].(string)
+	if r := e.do(req{method: "POST", path: "/v1/incidents/" + orig + "/entered-in-error", token: nurse,
+		body: map[string]any{"reason": "ospite sbagliato"}}); r.Status != 200 {
+		t.Fatalf("entered in error: %d %s", r.Status, r.Body)
+	}
+	for id, want := range map[string]bool{orig: true, fu: true, other: false} {
+		var resolved bool
+		if err := e.db.Pool.QueryRow(context.Background(), `SELECT resolved_at IS NOT NULL FROM alerts WHERE kind = 'incident' AND subject = $1`,
+			id).Scan(&resolved); err != nil {
+			t.Fatal(err)
+		}
+		if resolved != want {
+			t.Errorf("incident %s: alert resolved %v, want %v", id, resolved, want)
+		}
+	}
+}

@@ -179,10 +179,16 @@ func (t incidentTx) NotifyLeads(ctx context.Context, facility, ward, resident, i
 // ResolveAlert closes the incident's chain the way the detector closes a
 // recorded dose's (resolveAlerts): resolved_at set, an open chain becomes
 // resolved, an acknowledged one keeps showing as acknowledged. Escalation
-// only takes open chains; RepublishLost skips resolved ones.
+// only takes open chains; RepublishLost skips resolved ones. The chains
+// of its follow-ups (at any depth) are resolved too: what they follow up
+// was entered in error.
 func (t incidentTx) ResolveAlert(ctx context.Context, facility, id uuid.UUID, at time.Time) error {
-	_, err := t.tx.Exec(ctx, `UPDATE alerts SET resolved_at = $3, state = CASE WHEN state = 'open' THEN 'resolved' ELSE state END
-		WHERE facility_id = $1 AND kind = 'incident' AND subject = $2 AND resolved_at IS NULL`, facility, id, at)
+	_, err := t.tx.Exec(ctx, `WITH RECURSIVE chain (id) AS (
+			SELECT $2::uuid
+			UNION
+			SELECT i.id FROM incidents i JOIN chain c ON i.follow_up_of = c.id WHERE i.facility_id = $1)
+		UPDATE alerts SET resolved_at = $3, state = CASE WHEN state = 'open' THEN 'resolved' ELSE state END
+		WHERE facility_id = $1 AND kind = 'incident' AND subject IN (SELECT id FROM chain) AND resolved_at IS NULL`, facility, id, at)
 	return translate(err)
 }
 
