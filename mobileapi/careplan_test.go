@@ -677,3 +677,30 @@ func TestWardCarePlanList(t *testing.T) {
 		t.Fatalf("drafts: %v", drafts)
 	}
 }
+
+// A resident in hospital has no tasks to do: only what was ticked before
+// she left is listed.
+func TestCareTasksOfAResidentAway(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tg := e.newTarget(own)
+	_, repo, _, _, _ := e.mxCarePlan(tg)
+	oss := e.login("alt.oss.x")
+	if r := e.tick(oss, uuid.NewString(), hourTask(repo, -1, nil)); r.Status != 201 {
+		t.Fatalf("tick: %d %s", r.Status, r.Body)
+	}
+	now := time.Now().UTC()
+	path := "/v1/residents/" + tg.resident.String() + "/care-tasks?from=" + now.Add(-3*time.Hour).Format(time.RFC3339) +
+		"&to=" + now.Format(time.RFC3339)
+	if r := e.do(req{method: "GET", path: path, token: oss}); r.Status != 200 || len(r.json(t)["tasks"].([]any)) < 6 {
+		t.Fatalf("tasks at home: %d %s", r.Status, r.Body)
+	}
+	if _, err := e.db.Pool.Exec(context.Background(), `UPDATE residents SET status = 'hospitalised' WHERE id = $1`, tg.resident); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(req{method: "GET", path: path, token: oss})
+	tasks := r.json(t)["tasks"].([]any)
+	if r.Status != 200 || len(tasks) != 1 || tasks[0].(map[string]any)["state"] != "done" {
+		t.Fatalf("tasks while in hospital: %d %s", r.Status, r.Body)
+	}
+}

@@ -39,6 +39,9 @@ type WardResident struct {
 	ID   uuid.UUID `json:"id"`
 	Name string    `json:"name"`
 	Bed  string    `json:"bed"`
+	// Away: not in the facility now (in hospital, discharged); her tasks
+	// not ticked are not shown, there being nobody to do them for.
+	Away bool `json:"away,omitempty"`
 }
 
 // Store reads care plans and opens write transactions.
@@ -509,6 +512,11 @@ func (s *Service) tasks(ctx context.Context, a *backend.Actor, ward, resident uu
 		}
 	}
 	Judge(tasks, records, s.now())
+	away := map[uuid.UUID]bool{}
+	for _, r := range residents {
+		away[r.ID] = r.Away
+	}
+	tasks = slices.DeleteFunc(tasks, func(t Task) bool { return away[t.ResidentID] && t.Record == nil })
 	out := TaskList{From: from, To: to, TimeZone: tz, Residents: residents, Tasks: tasks, Counts: map[string]int{}}
 	if out.Tasks == nil {
 		out.Tasks = []Task{}

@@ -231,7 +231,7 @@ func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uui
 			return nil, nil, backend.E(backend.KindNotFound, backend.CodeWardNotFound)
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name || ' ' || r.family_name, coalesce(b.code, '')
+	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name || ' ' || r.family_name, coalesce(b.code, ''), r.status <> 'admitted'
 		FROM residents r LEFT JOIN beds b ON b.facility_id = r.facility_id AND b.id = r.bed_id
 		WHERE r.facility_id = $1 AND (($2::uuid IS NOT NULL AND r.ward_id = $2 AND r.status = 'admitted') OR r.id = $3)
 		ORDER BY b.code NULLS LAST, r.family_name, r.id`, facility, nullUUID(ward), resident)
@@ -240,7 +240,7 @@ func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uui
 	}
 	residents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (careplan.WardResident, error) {
 		var w careplan.WardResident
-		return w, r.Scan(&w.ID, &w.Name, &w.Bed)
+		return w, r.Scan(&w.ID, &w.Name, &w.Bed, &w.Away)
 	})
 	if err != nil || len(residents) == 0 {
 		return nil, residents, translate(err)
