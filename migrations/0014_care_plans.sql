@@ -12,7 +12,7 @@
 --
 -- Interventions with times generate care tasks, expanded on read for the
 -- period in which their version was in force. Ticking a task off is a
--- care_task_records row, once per (intervention, due time, attempt);
+-- care_task_records row, once per (intervention line, due time, attempt);
 -- a record entered in error (care_task_corrections) reopens the task as
 -- the next attempt, as doses do.
 

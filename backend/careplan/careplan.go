@@ -13,7 +13,7 @@
 // Care tasks are not stored ahead: they are expanded on read from the
 // interventions of the version in force at each moment, so a new version
 // changes the tasks from the minute it takes over and never rewrites the
-// past. Ticking a task is a record, once per (intervention, due time):
+// past. Ticking a task is a record, once per (intervention line, due time):
 // "not done" needs a reason, as for doses, and a record entered in error
 // reopens the task.
 package careplan
