@@ -28,11 +28,7 @@ func (r ResidentFacts) target() access.Target {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // WardResident is a resident on a ward's task list.
 type WardResident struct {
@@ -191,11 +187,11 @@ func (s *Service) Propose(ctx context.Context, a *backend.Actor, resident, key u
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &v); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &v)
+			return nil
 		}
 		if err := tx.LockPlan(ctx, a.FacilityID, resident); err != nil {
 			return err
@@ -637,11 +633,11 @@ func (s *Service) RecordTask(ctx context.Context, a *backend.Actor, key uuid.UUI
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &rec); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &rec)
+			return nil
 		}
 		// No version may come into force between the check above and the
 		// write: read the task's period again under the plan's lock.

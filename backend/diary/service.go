@@ -12,11 +12,7 @@ import (
 )
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // Store reads the diary and opens write transactions.
 type Store interface {
@@ -108,11 +104,11 @@ func (s *Service) idempotent(ctx context.Context, a *backend.Actor, key uuid.UUI
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &out); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &out)
+			return nil
 		}
 		if out, err = write(tx); err != nil {
 			return err

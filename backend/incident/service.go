@@ -26,11 +26,7 @@ func (r ResidentFacts) target() access.Target {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // Store reads incidents and opens write transactions.
 type Store interface {
@@ -128,11 +124,11 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uu
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &in); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &in)
+			return nil
 		}
 		if in.FollowUpOf != nil {
 			prev, err := tx.Incident(ctx, a.FacilityID, *in.FollowUpOf)

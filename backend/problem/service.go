@@ -28,11 +28,7 @@ type Store interface {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // Tx is what a write transaction offers.
 type Tx interface {
@@ -211,11 +207,11 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uu
 				return err
 			}
 			if stored != nil {
-				if stored.Operation != op || string(stored.Hash) != string(hash) {
-					return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
+				if err := stored.Replay(op, hash, &p); err != nil {
+					return err
 				}
 				replay = true
-				return json.Unmarshal(stored.Body, &p)
+				return nil
 			}
 		}
 		if err := tx.InsertProblem(ctx, a.FacilityID, &p); err != nil {

@@ -27,11 +27,7 @@ func (r ResidentFacts) target() access.Target {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // DayPlan is a plan active on a day, with where its resident lies.
 type DayPlan struct {
@@ -247,11 +243,11 @@ func (s *Service) RecordSession(ctx context.Context, a *backend.Actor, resident,
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &ss); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &ss)
+			return nil
 		}
 		if ss.PlanID != nil {
 			p, err := tx.Plan(ctx, a.FacilityID, *ss.PlanID)

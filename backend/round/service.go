@@ -523,13 +523,7 @@ func (s *Service) replayed(ctx context.Context, a *backend.Actor, key uuid.UUID,
 }
 
 func decodeStored(stored *therapy.StoredResponse, hash []byte, v *View) error {
-	if stored.Operation != opFinish || string(stored.Hash) != string(hash) {
-		return backend.E(backend.KindUnprocessable, "idempotency.key_reused", "this Idempotency-Key was used for a different request")
-	}
-	if err := json.Unmarshal(stored.Body, v); err != nil {
-		return backend.Internal(err, "stored round")
-	}
-	return nil
+	return stored.Replay(opFinish, hash, v)
 }
 
 // actKey is the idempotency key of the act a round's finish records on a

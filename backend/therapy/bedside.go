@@ -457,11 +457,11 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, key uuid.UUID, h
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &act); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &act)
+			return nil
 		}
 		if act.WitnessID != uuid.Nil {
 			ok, err := tx.CanWitness(ctx, a.FacilityID, act.WitnessID)
@@ -572,11 +572,11 @@ func (s *Service) replayed(ctx context.Context, a *backend.Actor, key uuid.UUID,
 		if err != nil || stored == nil {
 			return err
 		}
-		if stored.Operation != op || string(stored.Hash) != string(hash) {
-			return backend.ErrIdempotencyKeyReused()
+		if err := stored.Replay(op, hash, &act); err != nil {
+			return err
 		}
 		found = true
-		return json.Unmarshal(stored.Body, &act)
+		return nil
 	})
 	return act, found, err
 }

@@ -76,11 +76,7 @@ type RecallHit struct {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // Store reads the therapy record and opens write transactions.
 type Store interface {

@@ -85,10 +85,7 @@ func (s *Service) PrescribeOnce(ctx context.Context, a *backend.Actor, resident 
 				return err
 			}
 			if stored != nil {
-				if stored.Operation != op || string(stored.Hash) != string(hash) {
-					return backend.ErrIdempotencyKeyReused()
-				}
-				return json.Unmarshal(stored.Body, &p)
+				return stored.Replay(op, hash, &p)
 			}
 		}
 		if err := tx.InsertPrescription(ctx, &p); err != nil {

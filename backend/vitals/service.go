@@ -27,11 +27,7 @@ func (r ResidentFacts) target() access.Target {
 }
 
 // StoredResponse is the first answer given to an idempotency key.
-type StoredResponse struct {
-	Operation string
-	Hash      []byte
-	Body      []byte
-}
+type StoredResponse = backend.StoredResponse
 
 // Latest is a resident's latest values, for the ward view.
 type Latest struct {
@@ -146,11 +142,11 @@ func (s *Service) Record(ctx context.Context, a *backend.Actor, resident, key uu
 			return err
 		}
 		if stored != nil {
-			if stored.Operation != op || string(stored.Hash) != string(hash) {
-				return backend.ErrIdempotencyKeyReused()
+			if err := stored.Replay(op, hash, &rec); err != nil {
+				return err
 			}
 			replay = true
-			return json.Unmarshal(stored.Body, &rec)
+			return nil
 		}
 		out := rec
 		out.Measurements = append([]Measurement(nil), rec.Measurements...)
