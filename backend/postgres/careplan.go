@@ -22,8 +22,7 @@ var _ careplan.Store = CarePlanStore{}
 
 // Resident reads what the care plan needs to decide access on a resident.
 func (s CarePlanStore) Resident(ctx context.Context, facility, id, staff uuid.UUID) (careplan.ResidentFacts, error) {
-	f, err := VitalsStore(s).Resident(ctx, facility, id, staff)
-	return careplan.ResidentFacts(f), err
+	return VitalsStore(s).Resident(ctx, facility, id, staff)
 }
 
 // TimeZone reads the facility's time zone.

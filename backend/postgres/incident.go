@@ -23,8 +23,7 @@ var _ incident.Store = IncidentStore{}
 
 // Resident reads what incidents need to decide access on a resident.
 func (s IncidentStore) Resident(ctx context.Context, facility, id, staff uuid.UUID) (incident.ResidentFacts, error) {
-	f, err := VitalsStore(s).Resident(ctx, facility, id, staff)
-	return incident.ResidentFacts(f), err
+	return VitalsStore(s).Resident(ctx, facility, id, staff)
 }
 
 const incidentColumns = `i.id, i.resident_id, i.kind, i.occurred_at, i.follow_up_of, i.details, i.notes, i.recorded_by,

@@ -22,8 +22,7 @@ var _ rehab.Store = RehabStore{}
 
 // Resident reads what rehab needs to decide access on a resident.
 func (s RehabStore) Resident(ctx context.Context, facility, id, staff uuid.UUID) (rehab.ResidentFacts, error) {
-	f, err := VitalsStore(s).Resident(ctx, facility, id, staff)
-	return rehab.ResidentFacts(f), err
+	return VitalsStore(s).Resident(ctx, facility, id, staff)
 }
 
 // TimeZone reads the facility's time zone.

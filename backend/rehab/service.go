@@ -10,21 +10,12 @@ import (
 	"github.com/corsia-cce/corsia/backend"
 	"github.com/corsia-cce/corsia/backend/access"
 	"github.com/corsia-cce/corsia/backend/audit"
+	"github.com/corsia-cce/corsia/backend/guard"
 	"github.com/google/uuid"
 )
 
-// ResidentFacts is what rehab needs to know of a resident to decide access.
-type ResidentFacts struct {
-	ID         uuid.UUID
-	FacilityID uuid.UUID
-	WardID     uuid.UUID
-	Current    bool
-	Grant      string
-}
-
-func (r ResidentFacts) target() access.Target {
-	return access.Target{FacilityID: r.FacilityID, WardID: r.WardID, Current: r.Current, GrantReason: r.Grant}
-}
+// ResidentFacts is what the service knows of a resident to decide access.
+type ResidentFacts = guard.ResidentFacts
 
 // StoredResponse is the first answer given to an idempotency key.
 type StoredResponse = backend.StoredResponse
@@ -81,28 +72,17 @@ type Service struct {
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
 
+// guard decides access on residents and audits refusals (backend/guard).
+func (s *Service) guard() guard.Guard {
+	return guard.Guard{Lookup: s.Store.Resident, Audit: s.Store.AppendAudit}
+}
+
 func (s *Service) denied(ctx context.Context, a *backend.Actor, action access.Action, resource string, id, resident uuid.UUID, cause error) error {
-	ev := audit.By(a, string(action), resource, id.String(), resident, audit.Denied)
-	ev.Detail = backend.AsError(cause).Code
-	if err := s.Store.AppendAudit(ctx, ev); err != nil {
-		return err
-	}
-	return cause
+	return s.guard().Denied(ctx, a, action, resource, id, resident, cause)
 }
 
 func (s *Service) residentFor(ctx context.Context, a *backend.Actor, action access.Action, id uuid.UUID) (ResidentFacts, access.Decision, error) {
-	r, err := s.Store.Resident(ctx, a.FacilityID, id, a.StaffID)
-	if backend.IsKind(err, backend.KindNotFound) {
-		return r, access.Decision{}, s.denied(ctx, a, action, "resident", id, id, backend.ErrResidentNotFound())
-	}
-	if err != nil {
-		return r, access.Decision{}, err
-	}
-	d, cerr := access.Check(a, action, r.target())
-	if cerr != nil {
-		return r, d, s.denied(ctx, a, action, "resident", id, id, cerr)
-	}
-	return r, d, nil
+	return s.guard().Resident(ctx, a, action, id)
 }
 
 func (s *Service) location(ctx context.Context, facility uuid.UUID) (*time.Location, error) {
