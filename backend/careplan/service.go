@@ -457,6 +457,36 @@ func (s *Service) period(from, to time.Time, loc *time.Location) (time.Time, tim
 	return from.UTC(), to.UTC(), nil
 }
 
+// judged expands the tasks due in [from, to) for a ward's current
+// residents (or one resident when ward is Nil) and judges each against its
+// line's records at now. A resident away lists only the tasks ticked
+// before she left, there being nobody to do the others for.
+func (s *Service) judged(ctx context.Context, facility, ward, resident uuid.UUID, from, to time.Time, loc *time.Location) ([]Task, []WardResident, error) {
+	periods, residents, err := s.Store.Periods(ctx, facility, ward, resident, from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks := Expand(periods, from, to, loc)
+	var lines []uuid.UUID
+	for _, t := range tasks {
+		if !slices.Contains(lines, t.LineID) {
+			lines = append(lines, t.LineID)
+		}
+	}
+	var records []Record
+	if len(lines) > 0 {
+		if records, err = s.Store.Records(ctx, facility, lines, from, to); err != nil {
+			return nil, nil, err
+		}
+	}
+	Judge(tasks, records, s.now())
+	away := map[uuid.UUID]bool{}
+	for _, r := range residents {
+		away[r.ID] = r.Away
+	}
+	return slices.DeleteFunc(tasks, func(t Task) bool { return away[t.ResidentID] && t.Record == nil }), residents, nil
+}
+
 func (s *Service) tasks(ctx context.Context, a *backend.Actor, ward, resident uuid.UUID, from, to time.Time) (TaskList, error) {
 	tz, err := s.Store.TimeZone(ctx, a.FacilityID)
 	if err != nil {
@@ -469,29 +499,10 @@ func (s *Service) tasks(ctx context.Context, a *backend.Actor, ward, resident uu
 	if from, to, err = s.period(from, to, loc); err != nil {
 		return TaskList{}, err
 	}
-	periods, residents, err := s.Store.Periods(ctx, a.FacilityID, ward, resident, from, to)
+	tasks, residents, err := s.judged(ctx, a.FacilityID, ward, resident, from, to, loc)
 	if err != nil {
 		return TaskList{}, err
 	}
-	tasks := Expand(periods, from, to, loc)
-	var lines []uuid.UUID
-	for _, t := range tasks {
-		if !slices.Contains(lines, t.LineID) {
-			lines = append(lines, t.LineID)
-		}
-	}
-	var records []Record
-	if len(lines) > 0 {
-		if records, err = s.Store.Records(ctx, a.FacilityID, lines, from, to); err != nil {
-			return TaskList{}, err
-		}
-	}
-	Judge(tasks, records, s.now())
-	away := map[uuid.UUID]bool{}
-	for _, r := range residents {
-		away[r.ID] = r.Away
-	}
-	tasks = slices.DeleteFunc(tasks, func(t Task) bool { return away[t.ResidentID] && t.Record == nil })
 	out := TaskList{From: from, To: to, TimeZone: tz, Residents: residents, Tasks: tasks, Counts: map[string]int{}}
 	if out.Tasks == nil {
 		out.Tasks = []Task{}
@@ -737,32 +748,14 @@ type Exception struct {
 // [from, to) that were not done or are late at now, in due order. It does
 // not decide access nor audit: the handover digest that calls it does.
 func (s *Service) WardExceptions(ctx context.Context, facility, ward uuid.UUID, from, to time.Time) (late, notDone []Exception, err error) {
-	tz, err := s.Store.TimeZone(ctx, facility)
+	loc, err := s.location(ctx, facility)
 	if err != nil {
 		return nil, nil, err
 	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return nil, nil, backend.Internal(err, "facility time zone")
-	}
-	periods, residents, err := s.Store.Periods(ctx, facility, ward, uuid.Nil, from, to)
+	tasks, residents, err := s.judged(ctx, facility, ward, uuid.Nil, from, to, loc)
 	if err != nil {
 		return nil, nil, err
 	}
-	tasks := Expand(periods, from, to, loc)
-	var lines []uuid.UUID
-	for _, t := range tasks {
-		if !slices.Contains(lines, t.LineID) {
-			lines = append(lines, t.LineID)
-		}
-	}
-	var records []Record
-	if len(lines) > 0 {
-		if records, err = s.Store.Records(ctx, facility, lines, from, to); err != nil {
-			return nil, nil, err
-		}
-	}
-	Judge(tasks, records, s.now())
 	who := map[uuid.UUID]WardResident{}
 	for _, r := range residents {
 		who[r.ID] = r

@@ -118,9 +118,8 @@ func (s AssessStore) List(ctx context.Context, facility, res uuid.UUID, scale st
 // WardLatest lists the ward's current residents with their latest valid
 // result per scale.
 func (s AssessStore) WardLatest(ctx context.Context, facility, ward uuid.UUID) ([]assess.ResidentLatest, bool, error) {
-	var found bool
-	if err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)", facility, ward).Scan(&found); err != nil || !found {
-		return nil, false, translate(err)
+	if found, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !found {
+		return nil, false, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name, r.family_name, coalesce(b.code, ''),
 			coalesce((SELECT jsonb_agg(jsonb_build_object('scale', l.scale, 'band', l.band, 'at', l.assessed_at))

@@ -217,17 +217,20 @@ func interventions(ctx context.Context, q querier, facility uuid.UUID, versions 
 	return out, owners, translate(rows.Err())
 }
 
+// orWardNotFound is err, or ward.not_found when there is none.
+func orWardNotFound(err error) error {
+	if err != nil {
+		return err
+	}
+	return backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+}
+
 // Periods lists the versions in force during [from, to) for a ward's
 // current residents, or for one resident.
 func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uuid.UUID, from, to time.Time) ([]careplan.Period, []careplan.WardResident, error) {
 	if ward != uuid.Nil {
-		var found bool
-		if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)`, facility, ward).
-			Scan(&found); err != nil {
-			return nil, nil, translate(err)
-		}
-		if !found {
-			return nil, nil, backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+		if found, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !found {
+			return nil, nil, orWardNotFound(err)
 		}
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name || ' ' || r.family_name, coalesce(b.code, ''), r.status <> 'admitted'
@@ -289,13 +292,8 @@ func (s CarePlanStore) Periods(ctx context.Context, facility, ward, resident uui
 // WardPlans lists a ward's admitted residents with their version in force
 // and the drafts waiting on it.
 func (s CarePlanStore) WardPlans(ctx context.Context, facility, ward uuid.UUID) ([]careplan.WardPlan, error) {
-	var found bool
-	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)`, facility, ward).
-		Scan(&found); err != nil {
-		return nil, translate(err)
-	}
-	if !found {
-		return nil, backend.E(backend.KindNotFound, backend.CodeWardNotFound)
+	if found, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !found {
+		return nil, orWardNotFound(err)
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name || ' ' || r.family_name, coalesce(b.code, ''),
 			(SELECT max(ad.admitted_at) FROM admissions ad WHERE ad.facility_id = r.facility_id AND ad.resident_id = r.id

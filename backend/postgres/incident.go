@@ -84,13 +84,8 @@ func (s IncidentStore) List(ctx context.Context, facility, resident uuid.UUID) (
 
 // WardList lists the incidents of the ward's current residents in [from, to).
 func (s IncidentStore) WardList(ctx context.Context, facility, ward uuid.UUID, from, to time.Time) ([]incident.Incident, bool, error) {
-	var exists bool
-	if err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)",
-		facility, ward).Scan(&exists); err != nil {
-		return nil, false, translate(err)
-	}
-	if !exists {
-		return nil, false, nil
+	if exists, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !exists {
+		return nil, false, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT `+incidentColumns+incidentFrom+`
 		JOIN residents r ON r.facility_id = i.facility_id AND r.id = i.resident_id

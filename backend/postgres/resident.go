@@ -116,9 +116,8 @@ func (s ResidentStore) ResidentIDByGSRN(ctx context.Context, facility uuid.UUID,
 
 // ListWard lists the admitted and hospitalised residents of a ward by bed.
 func (s ResidentStore) ListWard(ctx context.Context, facility, ward uuid.UUID) ([]resident.Summary, bool, error) {
-	var found bool
-	if err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)", facility, ward).Scan(&found); err != nil || !found {
-		return nil, false, translate(err)
+	if found, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !found {
+		return nil, false, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name, r.family_name, r.sex, r.birth_date, coalesce(b.code, ''),
 			r.ward_id, r.status, r.wristband_code,

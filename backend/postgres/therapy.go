@@ -146,8 +146,14 @@ func (s TherapyStore) ResidentByWristband(ctx context.Context, facility uuid.UUI
 
 // WardExists reports whether ward is a ward of facility.
 func (s TherapyStore) WardExists(ctx context.Context, facility, ward uuid.UUID) (bool, error) {
+	return wardExists(ctx, s.Pool, facility, ward)
+}
+
+// wardExists reports whether ward is a ward of facility: the ward lists
+// answer a ward of another facility exactly like one that does not exist.
+func wardExists(ctx context.Context, q querier, facility, ward uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)", facility, ward).Scan(&ok)
+	err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)", facility, ward).Scan(&ok)
 	return ok, translate(err)
 }
 

@@ -113,13 +113,8 @@ func (s VitalsStore) Measurements(ctx context.Context, facility, resident uuid.U
 // WardLatest lists the ward's current residents with the latest valid
 // measurement of each kind.
 func (s VitalsStore) WardLatest(ctx context.Context, facility, ward uuid.UUID) ([]vitals.Latest, bool, error) {
-	var exists bool
-	if err := s.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM wards WHERE facility_id = $1 AND id = $2)",
-		facility, ward).Scan(&exists); err != nil {
-		return nil, false, translate(err)
-	}
-	if !exists {
-		return nil, false, nil
+	if exists, err := wardExists(ctx, s.Pool, facility, ward); err != nil || !exists {
+		return nil, false, err
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT r.id, r.given_name, r.family_name, coalesce(b.code, '')
 		FROM residents r LEFT JOIN beds b ON b.facility_id = r.facility_id AND b.id = r.bed_id
