@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,3 +81,20 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+var zones sync.Map // time-zone name → *time.Location
+
+// Zone loads a facility's IANA time zone once per process: time.LoadLocation
+// reads the zone file from disk on every call, which a due list or a task
+// list would otherwise do on every request.
+func Zone(name string) (*time.Location, error) {
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Internal(err, "facility time zone")
+	}
+	zones.Store(name, l)
+	return l, nil
+}

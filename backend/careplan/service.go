@@ -119,9 +119,9 @@ func (s *Service) location(ctx context.Context, facility uuid.UUID) (*time.Locat
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := backend.Zone(tz)
 	if err != nil {
-		return nil, backend.Internal(err, "facility time zone")
+		return nil, err
 	}
 	return loc, nil
 }
@@ -492,9 +492,9 @@ func (s *Service) tasks(ctx context.Context, a *backend.Actor, ward, resident uu
 	if err != nil {
 		return TaskList{}, err
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := backend.Zone(tz)
 	if err != nil {
-		return TaskList{}, backend.Internal(err, "facility time zone")
+		return TaskList{}, err
 	}
 	if from, to, err = s.period(from, to, loc); err != nil {
 		return TaskList{}, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/corsia-cce/corsia/backend"
@@ -21,19 +20,7 @@ type TherapyStore struct{ *DB }
 
 var _ therapy.Store = TherapyStore{}
 
-var zones sync.Map // time-zone name → *time.Location
-
-func location(name string) (*time.Location, error) {
-	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, backend.Internal(err, "facility time zone")
-	}
-	zones.Store(name, l)
-	return l, nil
-}
+func location(name string) (*time.Location, error) { return backend.Zone(name) }
 
 func decText(d decimal.Decimal) any {
 	if d.IsZero() {

@@ -90,9 +90,9 @@ func (s *Service) location(ctx context.Context, facility uuid.UUID) (*time.Locat
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := backend.Zone(tz)
 	if err != nil {
-		return nil, backend.Internal(err, "facility time zone")
+		return nil, err
 	}
 	return loc, nil
 }
@@ -368,9 +368,9 @@ func (s *Service) DayList(ctx context.Context, a *backend.Actor, date string) (D
 	if err != nil {
 		return Day{}, err
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := backend.Zone(tz)
 	if err != nil {
-		return Day{}, backend.Internal(err, "facility time zone")
+		return Day{}, err
 	}
 	var day time.Time
 	if date == "" {
