@@ -101,10 +101,14 @@ CREATE TABLE care_plan_interventions (
     UNIQUE (facility_id, version_id, goal_id, ordinal),
     UNIQUE (facility_id, id, resident_id),
     UNIQUE (facility_id, id, resident_id, line_id),
+    -- One intervention per line in a version: two would share their ticks.
+    UNIQUE (facility_id, version_id, line_id),
+    UNIQUE (facility_id, id, resident_id, line_id, kind),
     FOREIGN KEY (facility_id, goal_id, version_id) REFERENCES care_plan_goals (facility_id, id, version_id),
     FOREIGN KEY (facility_id, version_id, resident_id) REFERENCES care_plan_versions (facility_id, id, resident_id),
-    FOREIGN KEY (facility_id, continues, resident_id, line_id)
-        REFERENCES care_plan_interventions (facility_id, id, resident_id, line_id),
+    -- A continued intervention is of the same resident, line and kind.
+    FOREIGN KEY (facility_id, continues, resident_id, line_id, kind)
+        REFERENCES care_plan_interventions (facility_id, id, resident_id, line_id, kind),
     CHECK (continues IS NOT NULL OR line_id = id),
     CHECK (role IN ('oss', 'nurse') OR cardinality(times) = 0),
     CHECK (kind <> 'rehab' OR role = 'therapist')

@@ -522,6 +522,19 @@ func TestCareTaskSurvivesANewVersion(t *testing.T) {
 	body := carePlanBody(v1.String())
 	ivs := body["problems"].([]any)[0].(map[string]any)["goals"].([]any)[0].(map[string]any)["interventions"].([]any)
 	hourly := ivs[0].(map[string]any)
+	// A repositioning cannot continue a meal (their ticks would count for
+	// each other), nor two interventions one line.
+	hourly["continues"] = meal.String()
+	if r := e.proposeCarePlan(nurse, tg.resident, uuid.NewString(), body); r.Status != 422 || r.code() != "care_plan.invalid_continues" {
+		t.Fatalf("continues another kind: %d %s", r.Status, r.Body)
+	}
+	ivs[2].(map[string]any)["kind"], ivs[2].(map[string]any)["continues"] = "repositioning", repo.String()
+	hourly["continues"] = repo.String()
+	if r := e.proposeCarePlan(nurse, tg.resident, uuid.NewString(), body); r.Status != 422 || r.code() != "care_plan.invalid_continues" {
+		t.Fatalf("one line continued twice: %d %s", r.Status, r.Body)
+	}
+	ivs[2].(map[string]any)["kind"] = "meal"
+	delete(ivs[2].(map[string]any), "continues")
 	hourly["every_hours"], hourly["continues"] = 1, repo.String()
 	r := e.proposeCarePlan(nurse, tg.resident, uuid.NewString(), body)
 	if r.Status != 201 {

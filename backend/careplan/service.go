@@ -14,6 +14,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// Continued is what a new version takes from an intervention it
+// continues: its line, and its kind, which must stay the same.
+type Continued struct {
+	Line uuid.UUID
+	Kind Kind
+}
+
 // ResidentFacts is what the service knows of a resident to decide access.
 type ResidentFacts = guard.ResidentFacts
 
@@ -70,9 +77,9 @@ type Tx interface {
 	InForce(ctx context.Context, facility, resident uuid.UUID) (*uuid.UUID, error)
 	NextVersionNo(ctx context.Context, facility, resident uuid.UUID) (int, error)
 	// Refs returns which of problems are problem-list entries of the
-	// resident, and the line of each of interventions that belongs to
-	// version basedOn.
-	Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, interventions []uuid.UUID) (okProblems []uuid.UUID, lines map[uuid.UUID]uuid.UUID, err error)
+	// resident, and the line and kind of each of interventions that
+	// belongs to version basedOn.
+	Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, interventions []uuid.UUID) (okProblems []uuid.UUID, continued map[uuid.UUID]Continued, err error)
 	InsertVersion(ctx context.Context, facility uuid.UUID, v *Version) error
 	// Version reads one version whole.
 	Version(ctx context.Context, facility, id uuid.UUID) (Version, error)
@@ -247,21 +254,31 @@ func (s *Service) checkRefs(ctx context.Context, tx Tx, facility, resident uuid.
 				Fields: map[string]string{"problems[" + itoa(i) + "].problem_id": "a problem on this resident's problem list"}}
 		}
 	}
-	for _, id := range ivs {
-		if _, ok := lines[id]; !ok {
-			return &backend.Error{Kind: backend.KindUnprocessable, Code: "care_plan.invalid_continues",
-				Detail: "continues: an intervention of the version this draft is based on",
-				Fields: map[string]string{"continues": "an intervention of the version this draft is based on"}}
-		}
+	badContinues := func(why string) error {
+		return &backend.Error{Kind: backend.KindUnprocessable, Code: "care_plan.invalid_continues",
+			Detail: "continues: " + why, Fields: map[string]string{"continues": why}}
 	}
-	// An intervention that continues another carries on its line.
+	// An intervention that continues another carries on its line: the
+	// same kind of care (a tick of one counts for the other), and one
+	// intervention of the new version per line.
+	taken := map[uuid.UUID]bool{}
 	for pi := range problems {
 		for gi := range problems[pi].Goals {
 			for ii := range problems[pi].Goals[gi].Interventions {
 				iv := &problems[pi].Goals[gi].Interventions[ii]
-				if iv.Continues != nil {
-					iv.LineID = lines[*iv.Continues]
+				if iv.Continues == nil {
+					continue
 				}
+				c, ok := lines[*iv.Continues]
+				switch {
+				case !ok:
+					return badContinues("an intervention of the version this draft is based on")
+				case c.Kind != iv.Kind:
+					return badContinues("an intervention of the same kind")
+				case taken[c.Line]:
+					return badContinues("each intervention continued once")
+				}
+				taken[c.Line], iv.LineID = true, c.Line
 			}
 		}
 	}

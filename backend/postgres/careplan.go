@@ -454,9 +454,9 @@ func (t carePlanTx) NextVersionNo(ctx context.Context, facility, resident uuid.U
 	return n, translate(err)
 }
 
-func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, ivs []uuid.UUID) ([]uuid.UUID, map[uuid.UUID]uuid.UUID, error) {
+func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, basedOn *uuid.UUID, problems, ivs []uuid.UUID) ([]uuid.UUID, map[uuid.UUID]careplan.Continued, error) {
 	var okP []uuid.UUID
-	lines := map[uuid.UUID]uuid.UUID{}
+	lines := map[uuid.UUID]careplan.Continued{}
 	if len(problems) > 0 {
 		rows, err := t.tx.Query(ctx, `SELECT id FROM problems WHERE facility_id = $1 AND resident_id = $2 AND id = ANY($3)`,
 			facility, resident, problems)
@@ -468,18 +468,19 @@ func (t carePlanTx) Refs(ctx context.Context, facility, resident uuid.UUID, base
 		}
 	}
 	if len(ivs) > 0 && basedOn != nil {
-		rows, err := t.tx.Query(ctx, `SELECT id, line_id FROM care_plan_interventions
+		rows, err := t.tx.Query(ctx, `SELECT id, line_id, kind FROM care_plan_interventions
 			WHERE facility_id = $1 AND version_id = $2 AND resident_id = $3 AND id = ANY($4)`, facility, *basedOn, resident, ivs)
 		if err != nil {
 			return nil, nil, translate(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id, line uuid.UUID
-			if err := rows.Scan(&id, &line); err != nil {
+			var id uuid.UUID
+			var c careplan.Continued
+			if err := rows.Scan(&id, &c.Line, &c.Kind); err != nil {
 				return nil, nil, translate(err)
 			}
-			lines[id] = line
+			lines[id] = c
 		}
 		if err := rows.Err(); err != nil {
 			return nil, nil, translate(err)
