@@ -231,7 +231,9 @@ func TestPushRetriesAndPrunes(t *testing.T) {
 	_, leadToken := f.signedIn(t, "alt.lead.x")
 	f.fake.FailNext(2, 429)
 	f.lateDose(t, 0)
-	f.waitFor(t, "a push after two 429s", 60*time.Second, func() bool { return f.fake.Count(leadToken) == 1 })
+	// Two backoffs (1 s, 2 s) alone; the bound is for a loaded CI machine,
+	// where the test's 5 s handler deadline can also run out.
+	f.waitFor(t, "a push after two 429s", 120*time.Second, func() bool { return f.fake.Count(leadToken) == 1 })
 	f.fake.Unregister(leadToken)
 	f.lateDose(t, 0)
 	ctx := context.Background()

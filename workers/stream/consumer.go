@@ -83,7 +83,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		err := error(nil)
 		if !ready {
 			if err = r.createGroup(ctx); err == nil {
-				ready = true
+				// A group created again (Redis lost it) has a new pending
+				// list: scan it from its start.
+				ready, r.cursor = true, "0-0"
 			}
 		}
 		if err == nil {
